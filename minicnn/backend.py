@@ -1,0 +1,146 @@
+"""The backend: which array library runs the maths, in which dtype, with which RNG.
+
+A model owns one Backend and every layer reaches it as ``self.backend``, so layer
+code reads like NumPy (``xp = self.backend.xp``) and never names numpy or cupy.
+
+Backends
+--------
+``numpy``  the readable reference. Hot loops (im2col, col2im, max-pool switches)
+           run as plain NumPy from ``minicnn/layers/im2col.py`` and
+           ``minicnn/layers/pool.py``.
+``numba``  the same maths with Numba kernels for those hot loops
+           (``minicnn/kernels/``), each tested equal to its NumPy twin.
+
+Choose one by argument, ``get_backend("numba")``, or with the environment
+variable ``MINICNN_BACKEND``.
+"""
+import os
+
+import numpy as np
+
+BACKEND_NAMES = ("numpy", "numba", "cupy")
+FLOAT_DTYPES = ("float32", "float64")
+
+
+class Backend:
+    """Array module, default dtype and seeded RNG of one compute device.
+
+    Attributes
+    ----------
+    name : str      "numpy", "numba", ...
+    xp : module     the NumPy-compatible array module layers compute with
+    dtype : dtype   default dtype for new parameters (float32 for training)
+    rng             a seeded ``Generator``; *all* randomness goes through it
+    """
+
+    name = "numpy"
+    # arrays live in host memory, so a value check (labels in range) costs no device sync
+    host_memory = True
+
+    def __init__(self, seed=0, dtype="float32"):
+        if str(dtype) not in FLOAT_DTYPES:
+            raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
+        self.xp = np
+        self.dtype = np.dtype(dtype)
+        self.seed(seed)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r}, dtype={self.dtype.name})"
+
+    # --- randomness -----------------------------------------------------
+    def seed(self, seed):
+        """Restart the RNG stream from ``seed``."""
+        self.rng = np.random.default_rng(seed)
+
+    def get_rng_state(self):
+        """A JSON-serialisable snapshot of the RNG, for exact resume."""
+        return self.rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self.rng.bit_generator.state = state
+
+    # --- moving arrays ----------------------------------------------------
+    def to_device(self, array, dtype=None):
+        """Host array -> backend array (the only way data enters)."""
+        return np.asarray(array, dtype=dtype)
+
+    def to_host(self, array):
+        """Backend array -> NumPy array (the only way data leaves)."""
+        return np.asarray(array)
+
+    # --- hot loops: the readable NumPy versions -------------------------
+    # The numba backend overrides these four with its kernels.
+    def im2col(self, x, kernel_h, kernel_w, stride, padding):
+        from .layers.im2col import im2col
+        return im2col(x, kernel_h, kernel_w, stride, padding)
+
+    def col2im(self, cols, x_shape, kernel_h, kernel_w, stride, padding):
+        from .layers.im2col import col2im
+        return col2im(cols, x_shape, kernel_h, kernel_w, stride, padding)
+
+    def maxpool_forward(self, x, kernel_size, stride):
+        from .layers.pool import maxpool_forward
+        return maxpool_forward(x, kernel_size, stride)
+
+    def maxpool_backward(self, dout, switches, x_shape, kernel_size, stride):
+        from .layers.pool import maxpool_backward
+        return maxpool_backward(dout, switches, x_shape, kernel_size, stride)
+
+
+class NumbaBackend(Backend):
+    """NumPy arrays, with Numba kernels for im2col, col2im and pooling (the fast path)."""
+
+    name = "numba"
+
+    def __init__(self, seed=0, dtype="float32"):
+        super().__init__(seed=seed, dtype=dtype)
+        from . import kernels  # imported here so the numpy backend never needs numba
+        self._kernels = kernels
+
+    def im2col(self, x, kernel_h, kernel_w, stride, padding):
+        return self._kernels.im2col(x, kernel_h, kernel_w, stride, padding)
+
+    def col2im(self, cols, x_shape, kernel_h, kernel_w, stride, padding):
+        return self._kernels.col2im(cols, x_shape, kernel_h, kernel_w, stride, padding)
+
+    def maxpool_forward(self, x, kernel_size, stride):
+        return self._kernels.maxpool_forward(x, kernel_size, stride)
+
+    def maxpool_backward(self, dout, switches, x_shape, kernel_size, stride):
+        return self._kernels.maxpool_backward(dout, switches, x_shape, kernel_size, stride)
+
+
+def get_backend(name=None, seed=0, dtype="float32"):
+    """Make a backend by name; ``None`` reads ``$MINICNN_BACKEND`` (default "numpy")."""
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = os.environ.get("MINICNN_BACKEND", "numpy")
+    name = str(name).lower()
+    if name == "numpy":
+        return Backend(seed=seed, dtype=dtype)
+    if name == "numba":
+        return NumbaBackend(seed=seed, dtype=dtype)
+    if name == "cupy":
+        raise NotImplementedError(
+            "the cupy backend is not built yet (issue 6); use 'numpy' or 'numba'")
+    raise ValueError(f"unknown backend {name!r}: choose one of {BACKEND_NAMES}"
+                     " (argument or $MINICNN_BACKEND)")
+
+
+_default_backend = None
+
+
+def default_backend():
+    """The backend of layers used on their own, outside any model (created lazily)."""
+    global _default_backend
+    if _default_backend is None:
+        _default_backend = get_backend()
+    return _default_backend
+
+
+def set_default_backend(backend):
+    """Replace the default backend (a Backend or a name)."""
+    global _default_backend
+    _default_backend = get_backend(backend)
+    return _default_backend

@@ -1,0 +1,125 @@
+"""The Layer base class: the contract every layer keeps.
+
+    forward(x)        -> out      caches what backward needs
+    backward(dout)    -> dx       fills self.grads, never mutates dout
+    params, grads                  dicts with the same keys
+    buffers                        non-trained state (BatchNorm running stats)
+    train() / eval()               mode switch (Dropout, BatchNorm)
+
+A layer reaches its arrays through ``self.backend`` (``xp = self.backend.xp``).
+Used on its own, a layer takes the default backend; inside a Sequential, the
+model hands it its own.
+"""
+import warnings
+
+from ..backend import default_backend
+
+
+class ShapeError(ValueError):
+    """An input has the wrong number of dimensions or the wrong size."""
+
+
+class Layer:
+    """Base class. Subclasses implement forward and backward."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+        self.training = True
+        self._backend = None
+
+    # --- backend ----------------------------------------------------------
+    @property
+    def backend(self):
+        return self._backend if self._backend is not None else default_backend()
+
+    @backend.setter
+    def backend(self, backend):
+        self._backend = backend
+
+    def to_backend(self, backend):
+        """Move params, grads and buffers onto ``backend`` (host round trip)."""
+        old = self.backend
+        for store in (self.params, self.grads, self.buffers):
+            for key, value in store.items():
+                if value is not None:
+                    store[key] = backend.to_device(old.to_host(value))
+        self._backend = backend
+        return self
+
+    def astype(self, dtype):
+        """Cast params, grads and buffers to ``dtype`` (float64 for gradient checks)."""
+        for store in (self.params, self.grads, self.buffers):
+            for key, value in store.items():
+                if value is not None:
+                    store[key] = value.astype(dtype)
+        return self
+
+    # --- modes ------------------------------------------------------------
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    # --- the contract -----------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def config(self):
+        """Constructor arguments: with the class name, the architecture description."""
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+    # --- input checks -----------------------------------------------------
+    def check_input(self, x, expected, **sizes):
+        """Reject a bad input with an error that names the expected shape.
+
+        ``expected`` reads like "(N, C, H, W)"; ``sizes`` pins named axes,
+        e.g. ``C=3``. Also makes the parameters follow the input's float dtype.
+        """
+        name = type(self).__name__
+        axes = [axis.strip() for axis in expected.strip("()").split(",")]
+        shape = getattr(x, "shape", None)
+        if shape is None or not hasattr(x, "dtype"):
+            raise TypeError(f"{name} expects an array of shape {expected}, "
+                            f"got {type(x).__name__}")
+        if len(shape) != len(axes):
+            raise ShapeError(f"{name} expects input of shape {expected}"
+                             f"{_pinned(sizes)}, got shape {tuple(shape)} "
+                             f"({len(shape)} dims instead of {len(axes)})")
+        for axis_name, size in sizes.items():
+            actual = shape[axes.index(axis_name)]
+            if actual != size:
+                raise ShapeError(f"{name} expects input of shape {expected} with "
+                                 f"{axis_name}={size}, got shape {tuple(shape)} "
+                                 f"({axis_name}={actual})")
+        if x.dtype.kind != "f":
+            raise TypeError(f"{name} expects a floating-point input (float32 or "
+                            f"float64), got dtype {x.dtype}")
+        self.follow_dtype(x.dtype)
+
+    def follow_dtype(self, dtype):
+        """Cast the parameters to the input dtype (say so, never silently)."""
+        mismatched = [key for key, value in self.params.items() if value.dtype != dtype]
+        if mismatched:
+            warnings.warn(f"{type(self).__name__}: casting parameters from "
+                          f"{self.params[mismatched[0]].dtype} to {dtype} to follow "
+                          f"the input dtype", stacklevel=3)
+            self.astype(dtype)
+
+
+def _pinned(sizes):
+    return "".join(f" with {k}={v}" for k, v in sizes.items()) if sizes else ""

@@ -1,0 +1,121 @@
+"""Conv2D: 2-D convolution (really cross-correlation, as in every DL library) via im2col + GEMM.
+
+Forward:   out[n, f, y, x] = b[f] + sum_{c,i,j} W[f, c, i, j] * x_pad[n, c, y*s + i, x*s + j]
+As GEMM:   cols = im2col(x)            (N, C*kh*kw, P)   P = out_h * out_w
+           out  = W_rows @ cols + b     (N, F, P)         W_rows = W.reshape(F, C*kh*kw)
+
+``conv2d_naive`` below is the definition as loops; a test holds the two equal.
+"""
+from ..init import he_normal
+from .base import Layer, ShapeError
+from .im2col import conv_output_size
+
+
+class Conv2D(Layer):
+    """x: (N, C_in, H, W) -> out: (N, C_out, out_h, out_w). Params W: (C_out, C_in, k, k), b: (C_out,)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+        super().__init__()
+        for name, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
+                                 ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                                 ("padding", padding, 0)):
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"Conv2D {name} must be an integer >= {low}, got {value!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.reset_parameters()
+
+    def config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+
+    def reset_parameters(self):
+        backend = self.backend
+        fan_in = self.in_channels * self.kernel_size ** 2
+        shape = (self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
+        self.params["W"] = backend.to_device(he_normal(backend.rng, shape, fan_in, backend.dtype))
+        self.params["b"] = backend.xp.zeros(self.out_channels, dtype=backend.dtype)
+        self.grads = {"W": None, "b": None}
+
+    def output_shape(self, x_shape):
+        N, _, H, W = x_shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (N, self.out_channels, conv_output_size(H, k, s, p), conv_output_size(W, k, s, p))
+
+    def forward(self, x):
+        self.check_input(x, "(N, C, H, W)", C=self.in_channels)
+        N, _, H, W = x.shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        if H + 2 * p < k or W + 2 * p < k:
+            raise ShapeError(f"Conv2D input {H}x{W} with padding {p} is smaller than "
+                             f"the {k}x{k} kernel")
+        _, F, out_h, out_w = self.output_shape(x.shape)
+
+        cols = self.backend.im2col(x, k, k, s, p)              # (N, C*k*k, P)
+        W_rows = self.params["W"].reshape(F, -1)                 # (F, C*k*k)
+        out = self.backend.xp.matmul(W_rows, cols) + self.params["b"][:, None]  # (N, F, P)
+        # backward needs cols for dW and the input shape for col2im
+        self.cache = (x.shape, cols)
+        return out.reshape(N, F, out_h, out_w)
+
+    def backward(self, dout):
+        """dout: (N, F, out_h, out_w) -> dx: (N, C, H, W).
+
+        dW[f, k] = sum_{n, p} dout[n, f, p] * cols[n, k, p]      (a GEMM with cols)
+        db[f]    = sum_{n, p} dout[n, f, p]
+        dx       = conv_transpose(dout)                           (see below)
+        """
+        xp = self.backend.xp
+        x_shape, cols = self.cache
+        N, F = dout.shape[:2]
+        dout_rows = dout.reshape(N, F, -1)                       # (N, F, P)
+        self.grads["W"] = xp.tensordot(dout_rows, cols, axes=([0, 2], [0, 2])).reshape(
+            self.params["W"].shape)
+        self.grads["b"] = dout_rows.sum(axis=(0, 2))
+        return self.conv_transpose(dout, x_shape)
+
+    def conv_transpose(self, y, x_shape=None):
+        """The transposed convolution: the adjoint of the conv (no bias), y: (N, F, out_h, out_w) -> (N, C, H, W).
+
+        dcols = W_rows^T @ y_rows      (N, C*k*k, P)
+        dx    = col2im(dcols)          scatters each column back onto its window
+
+        This *is* the input-gradient path of backward, and the "filtering with
+        transposed filters" step of a deconvnet. It touches neither grads nor the
+        cache. ``x_shape`` defaults to the shape of the last forward input.
+        """
+        if x_shape is None:
+            x_shape = self.cache[0]
+        expected = self.output_shape(x_shape)
+        if tuple(y.shape) != expected:
+            raise ShapeError(f"Conv2D.conv_transpose expects shape (N, F, out_h, out_w) = "
+                             f"{expected} for input shape {tuple(x_shape)}, got {tuple(y.shape)}")
+        N, F = y.shape[:2]
+        W_rows = self.params["W"].reshape(F, -1)
+        dcols = self.backend.xp.matmul(W_rows.T, y.reshape(N, F, -1))   # (N, C*k*k, P)
+        k = self.kernel_size
+        return self.backend.col2im(dcols, x_shape, k, k, self.stride, self.padding)
+
+
+def conv2d_naive(x, W, b, stride=1, padding=0):
+    """The definition of convolution as plain loops: slow, obvious, and the reference
+    that the im2col path is tested against. x: (N, C, H, W), W: (F, C, k, k), b: (F,)."""
+    from .im2col import array_module
+    xp = array_module(x)
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    out_h = conv_output_size(H, kh, stride, padding)
+    out_w = conv_output_size(Wd, kw, stride, padding)
+    x_padded = xp.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = xp.zeros((N, F, out_h, out_w), dtype=x.dtype)
+    for n in range(N):
+        for f in range(F):
+            for y in range(out_h):
+                for x_pos in range(out_w):
+                    window = x_padded[n, :, y * stride:y * stride + kh,
+                                      x_pos * stride:x_pos * stride + kw]
+                    out[n, f, y, x_pos] = (window * W[f]).sum() + b[f]
+    return out

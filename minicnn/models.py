@@ -1,0 +1,284 @@
+"""Sequential: a stack of layers, with train/eval modes and atomic checkpoints.
+
+    model = Sequential([Conv2D(3, 8, 3, padding=1), ReLU(), MaxPool2D(2),
+                        Flatten(), Dense(8 * 16 * 16, 10)], backend="numba", seed=0)
+    logits = model.forward(x)
+    dx = model.backward(dlogits)
+
+A checkpoint is one ``.npz`` file: the architecture (JSON), the weights and
+buffers, the optimizer state and any metadata. It is written to a temporary
+file and renamed over the target, so a crash never leaves a half-written file.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from . import layers as layer_module
+from .backend import get_backend
+from .layers.base import Layer
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or made for another architecture."""
+
+
+class Sequential:
+    """Layers applied in order. ``seed`` re-initialises every layer's parameters from
+    the model backend's RNG (``seed=None`` keeps the weights the layers already have)."""
+
+    def __init__(self, layers, backend=None, seed=0):
+        self.layers = list(layers)
+        for index, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential layer {index} must be a minicnn Layer, "
+                                f"got {type(layer).__name__}")
+        for index, layer in enumerate(self.layers[:-1]):
+            if isinstance(layer, layer_module.SoftmaxCrossEntropy):
+                raise ValueError(f"SoftmaxCrossEntropy may only be the last layer, found it at {index}")
+        self.backend = get_backend(backend)
+        if seed is not None:
+            self.backend.seed(seed)
+        for layer in self.layers:
+            layer.to_backend(self.backend)
+            if seed is not None and hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+            layer.astype(self.backend.dtype)
+        self.training = True
+
+    # --- running it -------------------------------------------------------
+    @property
+    def loss_layer(self):
+        """The final SoftmaxCrossEntropy, if the model ends with one."""
+        last = self.layers[-1] if self.layers else None
+        return last if isinstance(last, layer_module.SoftmaxCrossEntropy) else None
+
+    def forward(self, x, labels=None):
+        """x -> logits; if the model ends with its loss and labels are given, -> loss."""
+        body = self.layers[:-1] if self.loss_layer is not None else self.layers
+        for layer in body:
+            x = layer.forward(x)
+        if self.loss_layer is not None and labels is not None:
+            return self.loss_layer.forward(x, labels)
+        return x
+
+    def backward(self, dout=None):
+        """dout (dlogits, or None to start from the model's own loss) -> dx; fills every layer's grads."""
+        layers = self.layers
+        if self.loss_layer is not None and dout is None:
+            dout = self.loss_layer.backward()
+            layers = layers[:-1]
+        elif dout is None:
+            raise ValueError("Sequential.backward needs dout unless the model ends with its loss")
+        elif self.loss_layer is not None:
+            layers = layers[:-1]
+        for layer in reversed(layers):
+            dout = layer.backward(dout)
+        return dout
+
+    __call__ = forward
+
+    def train(self):
+        self.training = True
+        for layer in self.layers:
+            layer.train()
+        return self
+
+    def eval(self):
+        self.training = False
+        for layer in self.layers:
+            layer.eval()
+        return self
+
+    # --- parameters ---------------------------------------------------------
+    @property
+    def params(self):
+        """All parameters, keyed "<layer index>.<name>" (live arrays, not copies)."""
+        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+                for name, value in layer.params.items()}
+
+    @property
+    def grads(self):
+        """All gradients of the last backward, keyed like ``params``."""
+        return {f"{i}.{name}": layer.grads.get(name) for i, layer in enumerate(self.layers)
+                for name in layer.params}
+
+    @property
+    def buffers(self):
+        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+                for name, value in layer.buffers.items()}
+
+    def parameters(self):
+        return list(self.params.values())
+
+    def gradients(self):
+        return list(self.grads.values())
+
+    def params_and_grads(self):
+        """[(key, param, grad)] in layer order; what an optimizer walks."""
+        grads = self.grads
+        return [(key, param, grads[key]) for key, param in self.params.items()]
+
+    def num_parameters(self):
+        return int(sum(int(np.prod(p.shape)) for p in self.params.values()))
+
+    def astype(self, dtype):
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def to(self, backend):
+        """Move the model, with everything its layers own, onto another backend."""
+        backend = get_backend(backend)
+        for layer in self.layers:
+            layer.to_backend(backend)
+        self.backend = backend
+        return self
+
+    # --- description ----------------------------------------------------------
+    def architecture(self):
+        """The architecture description: [{"type": "Conv2D", "config": {...}}, ...]."""
+        return [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
+
+    @classmethod
+    def from_architecture(cls, architecture, backend=None, seed=0):
+        layers = []
+        for index, spec in enumerate(architecture):
+            layer_class = getattr(layer_module, spec["type"], None)
+            if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
+                raise CheckpointError(f"layer {index}: unknown layer type {spec['type']!r}")
+            layers.append(layer_class(**spec["config"]))
+        return cls(layers, backend=backend, seed=seed)
+
+    def summary(self, input_shape):
+        """A table of layers, output shapes and parameter counts for one input shape."""
+        backend = self.backend
+        x = backend.xp.zeros(input_shape, dtype=backend.dtype)
+        was_training = self.training
+        self.eval()
+        lines = [f"{'layer':<44}{'output shape':<22}{'params':>10}"]
+        body = self.layers[:-1] if self.loss_layer is not None else self.layers
+        for index, layer in enumerate(body):
+            x = layer.forward(x)
+            count = sum(int(np.prod(p.shape)) for p in layer.params.values())
+            lines.append(f"{index:>2} {layer!r:<41}{str(tuple(x.shape)):<22}{count:>10,}")
+        lines.append(f"{'total':<66}{self.num_parameters():>10,}")
+        if was_training:
+            self.train()
+        return "\n".join(lines)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n], backend={self.backend.name!r})"
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    # --- checkpoints ------------------------------------------------------------
+    def save(self, path, optimizer=None, meta=None):
+        """Write architecture, weights, buffers, optimizer state and ``meta`` (JSON-able) atomically."""
+        to_host = self.backend.to_host
+        arrays = {"format": np.array(CHECKPOINT_FORMAT),
+                  "architecture": np.array(json.dumps(self.architecture())),
+                  "meta": np.array(json.dumps(meta or {}))}
+        for key, value in self.params.items():
+            arrays[f"param.{key}"] = to_host(value)
+        for key, value in self.buffers.items():
+            arrays[f"buffer.{key}"] = to_host(value)
+        if optimizer is not None:
+            config, slots = optimizer.state_dict()
+            arrays["optimizer"] = np.array(json.dumps(config))
+            for slot_key, value in slots.items():
+                arrays[f"optimizer.{slot_key}"] = to_host(value)
+        atomic_savez(path, arrays)
+
+    def load(self, path, optimizer=None):
+        """Load a checkpoint written by ``save`` into this model (and optimizer); returns its meta."""
+        arrays = read_checkpoint(path)
+        saved = json.loads(str(arrays["architecture"]))
+        mismatch = _first_difference(saved, self.architecture())
+        if mismatch:
+            raise CheckpointError(f"checkpoint {path} was saved from a different architecture: "
+                                  f"{mismatch}")
+        device = self.backend.to_device
+        for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
+            for index, layer in enumerate(self.layers):
+                store = getattr(layer, store_name)
+                for name, current in store.items():
+                    key = f"{prefix}.{index}.{name}"
+                    if key not in arrays:
+                        raise CheckpointError(f"checkpoint {path} has no {key}")
+                    value = arrays[key]
+                    if tuple(value.shape) != tuple(current.shape):
+                        raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, "
+                                              f"the model expects {tuple(current.shape)}")
+                    store[name] = device(value.astype(current.dtype))
+        if optimizer is not None:
+            if "optimizer" not in arrays:
+                raise CheckpointError(f"checkpoint {path} holds no optimizer state")
+            slots = {key[len("optimizer."):]: device(arrays[key])
+                     for key in arrays if key.startswith("optimizer.")}
+            optimizer.load_state_dict(json.loads(str(arrays["optimizer"])), slots)
+        return json.loads(str(arrays["meta"]))
+
+    @classmethod
+    def from_checkpoint(cls, path, backend=None):
+        """Build the model a checkpoint describes and load its weights."""
+        arrays = read_checkpoint(path)
+        model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend,
+                                      seed=None)
+        model.load(path)
+        return model
+
+
+def read_checkpoint(path):
+    """All arrays of a checkpoint, with clear errors for a missing or corrupt file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except Exception as error:  # zipfile, OSError, ValueError: all mean "not readable"
+        raise CheckpointError(f"{path} is not a readable minicnn checkpoint "
+                              f"({type(error).__name__}: {error})") from None
+    if "architecture" not in arrays:
+        raise CheckpointError(f"{path} is not a minicnn checkpoint (no architecture inside)")
+    return arrays
+
+
+def atomic_savez(path, arrays):
+    """np.savez to a temporary file in the same folder, then rename it over ``path``."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _first_difference(saved, current):
+    if len(saved) != len(current):
+        return f"it has {len(saved)} layers, this model has {len(current)}"
+    for index, (a, b) in enumerate(zip(saved, current)):
+        if a != b:
+            return (f"layer {index} is {a['type']}({a['config']}) in the checkpoint "
+                    f"but {b['type']}({b['config']}) in this model")
+    return None
