@@ -185,11 +185,13 @@ class Sequential:
 
     # --- checkpoints ------------------------------------------------------------
     def save(self, path, optimizer=None, meta=None):
-        """Write architecture, weights, buffers, optimizer state and ``meta`` (JSON-able) atomically."""
+        """Write architecture, weights, buffers, RNG state, optimizer state and ``meta`` (JSON-able) atomically."""
         to_host = self.backend.to_host
         arrays = {"format": np.array(CHECKPOINT_FORMAT),
                   "architecture": np.array(json.dumps(self.architecture())),
-                  "meta": np.array(json.dumps(meta or {}))}
+                  "meta": np.array(json.dumps(meta or {})),
+                  # dropout masks come from this stream: saving it makes resume exact
+                  "rng_state": np.array(json.dumps(self.backend.get_rng_state()))}
         for key, value in self.params.items():
             arrays[f"param.{key}"] = to_host(value)
         for key, value in self.buffers.items():
@@ -202,7 +204,10 @@ class Sequential:
         atomic_savez(path, arrays)
 
     def load(self, path, optimizer=None):
-        """Load a checkpoint written by ``save`` into this model (and optimizer); returns its meta."""
+        """Load a checkpoint written by ``save`` into this model (and optimizer); returns its meta.
+
+        Also restores the backend's RNG stream, so training resumes exactly.
+        """
         arrays = read_checkpoint(path)
         saved = json.loads(str(arrays["architecture"]))
         mismatch = _first_difference(saved, self.architecture())
@@ -222,6 +227,8 @@ class Sequential:
                         raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, "
                                               f"the model expects {tuple(current.shape)}")
                     store[name] = device(value.astype(current.dtype))
+        if "rng_state" in arrays:
+            self.backend.set_rng_state(json.loads(str(arrays["rng_state"])))
         if optimizer is not None:
             if "optimizer" not in arrays:
                 raise CheckpointError(f"checkpoint {path} holds no optimizer state")

@@ -12,9 +12,13 @@ from .im2col import conv_output_size
 
 
 class Conv2D(Layer):
-    """x: (N, C_in, H, W) -> out: (N, C_out, out_h, out_w). Params W: (C_out, C_in, k, k), b: (C_out,)."""
+    """x: (N, C_in, H, W) -> out: (N, C_out, out_h, out_w). Params W: (C_out, C_in, k, k), b: (C_out,).
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+    ``bias=False`` drops b: a conv followed by BatchNorm needs none, since BN
+    subtracts the channel mean (b's gradient would be exactly zero).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         for name, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
                                  ("kernel_size", kernel_size, 1), ("stride", stride, 1),
@@ -26,19 +30,24 @@ class Conv2D(Layer):
         self.kernel_size = kernel_size
         self.stride = stride
         self.padding = padding
+        self.bias = bool(bias)
         self.reset_parameters()
 
     def config(self):
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+        config = {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                  "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+        if not self.bias:
+            config["bias"] = False
+        return config
 
     def reset_parameters(self):
         backend = self.backend
         fan_in = self.in_channels * self.kernel_size ** 2
         shape = (self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
-        self.params["W"] = backend.to_device(he_normal(backend.rng, shape, fan_in, backend.dtype))
-        self.params["b"] = backend.xp.zeros(self.out_channels, dtype=backend.dtype)
-        self.grads = {"W": None, "b": None}
+        self.params = {"W": backend.to_device(he_normal(backend.rng, shape, fan_in, backend.dtype))}
+        if self.bias:
+            self.params["b"] = backend.xp.zeros(self.out_channels, dtype=backend.dtype)
+        self.grads = {name: None for name in self.params}
 
     def output_shape(self, x_shape):
         N, _, H, W = x_shape
@@ -56,7 +65,9 @@ class Conv2D(Layer):
 
         cols = self.backend.im2col(x, k, k, s, p)              # (N, C*k*k, P)
         W_rows = self.params["W"].reshape(F, -1)                 # (F, C*k*k)
-        out = self.backend.xp.matmul(W_rows, cols) + self.params["b"][:, None]  # (N, F, P)
+        out = self.backend.xp.matmul(W_rows, cols)              # (N, F, P)
+        if self.bias:
+            out += self.params["b"][:, None]
         # backward needs cols for dW and the input shape for col2im
         self.cache = (x.shape, cols)
         return out.reshape(N, F, out_h, out_w)
@@ -74,7 +85,8 @@ class Conv2D(Layer):
         dout_rows = dout.reshape(N, F, -1)                       # (N, F, P)
         self.grads["W"] = xp.tensordot(dout_rows, cols, axes=([0, 2], [0, 2])).reshape(
             self.params["W"].shape)
-        self.grads["b"] = dout_rows.sum(axis=(0, 2))
+        if self.bias:
+            self.grads["b"] = dout_rows.sum(axis=(0, 2))
         return self.conv_transpose(dout, x_shape)
 
     def conv_transpose(self, y, x_shape=None):

@@ -1,0 +1,73 @@
+"""Each Numba fast path equals its readable NumPy twin, exactly."""
+import numpy as np
+import pytest
+
+from minicnn import kernels
+from minicnn.layers import im2col as reference_im2col
+from minicnn.layers import pool as reference_pool
+
+SHAPES = [(2, 3, 7, 6), (1, 1, 5, 5), (4, 2, 9, 11)]
+CONVS = [(1, 1, 0), (3, 1, 1), (3, 2, 1), (5, 2, 2), (2, 2, 0), (3, 3, 2)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kernel, stride, padding", CONVS)
+def test_im2col_and_col2im_match(shape, kernel, stride, padding, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    if shape[2] + 2 * padding < kernel:
+        pytest.skip("kernel larger than the padded input")
+    fast = kernels.im2col(x, kernel, kernel, stride, padding)
+    slow = reference_im2col.im2col(x, kernel, kernel, stride, padding)
+    assert fast.dtype == slow.dtype == x.dtype
+    np.testing.assert_array_equal(fast, slow)
+
+    cols = rng.standard_normal(slow.shape).astype(dtype)
+    fast_back = kernels.col2im(cols, x.shape, kernel, kernel, stride, padding)
+    slow_back = reference_im2col.col2im(cols, x.shape, kernel, kernel, stride, padding)
+    assert fast_back.shape == slow_back.shape == x.shape
+    # the two sum overlapping copies in different orders
+    np.testing.assert_allclose(fast_back, slow_back, rtol=1e-5 if dtype == "float32" else 1e-12,
+                               atol=1e-6 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), (2, 1)])
+def test_maxpool_kernels_match(shape, kernel, stride, dtype, rng):
+    # rounding makes ties common, so the tie rule (first in row-major order) is tested too
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
+    fast_out, fast_switches = kernels.maxpool_forward(x, kernel, stride)
+    slow_out, slow_switches = reference_pool.maxpool_forward(x, kernel, stride)
+    np.testing.assert_array_equal(fast_out, slow_out)
+    np.testing.assert_array_equal(fast_switches, slow_switches)
+    assert fast_switches.dtype == slow_switches.dtype == np.uint8
+
+    dout = rng.standard_normal(slow_out.shape).astype(dtype)
+    fast_dx = kernels.maxpool_backward(dout, slow_switches, x.shape, kernel, stride)
+    slow_dx = reference_pool.maxpool_backward(dout, slow_switches, x.shape, kernel, stride)
+    np.testing.assert_allclose(fast_dx, slow_dx, rtol=1e-6, atol=1e-6)
+
+
+def test_numba_backend_model_equals_numpy_backend(rng):
+    """The same seeded model on both backends: same logits, same gradients."""
+    from minicnn import (Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential,
+                         SoftmaxCrossEntropy)
+
+    def build(name):
+        return Sequential([Conv2D(3, 4, 3, padding=1), ReLU(), MaxPool2D(3, 2),
+                           Conv2D(4, 6, 3, stride=2), ReLU(), Flatten(), Dense(6 * 1 * 1, 5),
+                           SoftmaxCrossEntropy()], backend=name, seed=7)
+
+    x = rng.standard_normal((4, 3, 9, 9)).astype(np.float32)
+    labels = np.array([0, 1, 4, 2])
+    results = {}
+    for name in ("numpy", "numba"):
+        model = build(name)
+        loss = model.forward(x, labels)
+        dx = model.backward()
+        results[name] = (loss, dx, model.grads)
+    np.testing.assert_allclose(results["numpy"][0], results["numba"][0], rtol=1e-6)
+    np.testing.assert_allclose(results["numpy"][1], results["numba"][1], rtol=1e-4, atol=1e-6)
+    for key, grad in results["numpy"][2].items():
+        np.testing.assert_allclose(grad, results["numba"][2][key], rtol=1e-4, atol=1e-6)
