@@ -159,13 +159,16 @@ class Sequential:
         x = backend.xp.zeros(input_shape, dtype=backend.dtype)
         was_training = self.training
         self.eval()
-        lines = [f"{'layer':<44}{'output shape':<22}{'params':>10}"]
+        rows = []
         body = self.layers[:-1] if self.loss_layer is not None else self.layers
         for index, layer in enumerate(body):
             x = layer.forward(x)
             count = sum(int(np.prod(p.shape)) for p in layer.params.values())
-            lines.append(f"{index:>2} {layer!r:<41}{str(tuple(x.shape)):<22}{count:>10,}")
-        lines.append(f"{'total':<66}{self.num_parameters():>10,}")
+            rows.append((f"{index:>2} {layer!r}", str(tuple(x.shape)), f"{count:,}"))
+        width = max(len(row[0]) for row in rows) + 2
+        lines = [f"{'layer':<{width}}{'output shape':<20}{'params':>10}"]
+        lines += [f"{name:<{width}}{shape:<20}{count:>10}" for name, shape, count in rows]
+        lines.append(f"{'total':<{width + 20}}{self.num_parameters():>10,}")
         if was_training:
             self.train()
         return "\n".join(lines)
@@ -279,6 +282,25 @@ def atomic_savez(path, arrays):
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def atomic_write_text(path, text):
+    """Write a text file through a temporary file and a rename: never half-written."""
+    path = os.fspath(path)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def read_checkpoint_meta(path):
+    """The metadata dict of a checkpoint, without building its model."""
+    return json.loads(str(read_checkpoint(path)["meta"]))
 
 
 def _first_difference(saved, current):

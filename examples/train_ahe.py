@@ -1,0 +1,169 @@
+"""Train the default AHE Image64 classifier end to end.
+
+    python examples/train_ahe.py --data ../shared/data/ahe64
+
+The data is found at --data, else $AHE64_DIR, else data/ahe64. A validation
+split (stratified, seeded, default 10%) is carved from train/; it is the only
+thing the run is scored and tuned on. When DIR/test exists, the best checkpoint
+is also evaluated there, once, at the end.
+
+Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
+confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt.
+Interrupt with Ctrl-C and continue with --resume.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import minicnn
+from minicnn.architectures import ahe_network
+from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
+from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
+                              plot_misclassified, predict_logits)
+from minicnn.train import TrainConfig, Trainer, TrainingDiverged
+
+# Defaults: see docs/tuning.md for the search behind them.
+DEFAULTS = dict(epochs=30, batch_size=64, lr=0.05, weight_decay=5e-4, width=32, dropout=0.3,
+                max_shift=4, color_jitter=0.0)
+QUICK = dict(epochs=2, width=16, images_per_class=120)
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", help="dataset root (with train/) or split folder; "
+                                       "else $AHE64_DIR, else data/ahe64")
+    parser.add_argument("--name", default=None, help="run name (default: ahe, or ahe-quick)")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/<name>)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULTS['epochs']}")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    parser.add_argument("--width", type=int, default=None, help=f"default {DEFAULTS['width']}")
+    parser.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    parser.add_argument("--max-shift", type=int, default=DEFAULTS["max_shift"],
+                        help="random translation in pixels")
+    parser.add_argument("--color-jitter", type=float, default=DEFAULTS["color_jitter"])
+    parser.add_argument("--schedule", default="onecycle",
+                        choices=["onecycle", "cosine", "step", "constant"])
+    parser.add_argument("--patience", type=int, default=0, help="early stopping (0: off)")
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+                        choices=["numpy", "numba", "cupy"])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: {QUICK['images_per_class']} images per class, "
+                             f"{QUICK['epochs']} epochs, width {QUICK['width']} (1-2 minutes)")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/last.npz")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def balanced_subset(dataset, per_class, seed):
+    """The first ``per_class`` images of each class, in a seeded order (for --quick)."""
+    rng = np.random.default_rng(seed)
+    keep = [rng.permutation(np.flatnonzero(dataset.labels == label))[:per_class]
+            for label in range(len(dataset.class_names))]
+    return dataset.subset(np.sort(np.concatenate(keep)))
+
+
+def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag):
+    """Metrics, report, confusion matrix and misclassified grid for one split."""
+    logits = predict_logits(model, dataset.images, mean, std)
+    predictions = logits.argmax(axis=1)
+    metrics = classification_metrics(dataset.labels, predictions, class_names)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    suffix = "" if tag == "validation" else f"_{tag}"
+    plot_confusion_matrix(metrics["confusion_matrix"], class_names,
+                          os.path.join(out_dir, f"confusion_matrix{suffix}.png"),
+                          title=f"{tag}: accuracy {metrics['accuracy']:.3f}, "
+                                f"macro-F1 {metrics['macro_f1']:.3f}")
+    plot_misclassified(dataset.images, dataset.labels, predictions, class_names,
+                       os.path.join(out_dir, f"misclassified{suffix}.png"),
+                       probabilities=probabilities)
+    return metrics
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    started = time.perf_counter()
+    name = arguments.name or ("ahe-quick" if arguments.quick else "ahe")
+    out_dir = arguments.out or os.path.join("runs", name)
+    epochs = arguments.epochs or (QUICK["epochs"] if arguments.quick else DEFAULTS["epochs"])
+    width = arguments.width or (QUICK["width"] if arguments.quick else DEFAULTS["width"])
+
+    try:
+        root = find_data_dir(arguments.data)
+        dataset = load_dataset(root, split="train")
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if arguments.quick:
+        dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
+    train_indices, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
+                                                  seed=arguments.seed, groups=dataset.digests)
+    train_set, val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+    mean, std = channel_stats(train_set.images)
+    class_names = dataset.class_names
+    print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
+          f"{len(class_names)} classes, from {root}", file=sys.stderr)
+
+    model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
+                        backend=arguments.backend, seed=arguments.seed)
+    print(model.summary((1, 3, 64, 64)), file=sys.stderr)
+    config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
+                         weight_decay=arguments.weight_decay, schedule=arguments.schedule,
+                         max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
+                         patience=arguments.patience, seed=arguments.seed)
+    trainer = Trainer(model, config, out_dir, class_names, mean, std,
+                      progress=not arguments.no_progress,
+                      extra_meta={"architecture_name": "ahe", "width": width,
+                                  "dropout": arguments.dropout})
+    try:
+        history = trainer.fit(train_set, val_set, resume=arguments.resume)
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+    # the best epoch's weights, as best.npz holds them
+    model.load(os.path.join(out_dir, "best.npz"))
+    results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
+                                            "validation")}
+    report = [format_report(results["validation"], title=f"validation (best epoch "
+                                                          f"{trainer.best_epoch})")]
+    test_dir = os.path.join(root, "test")
+    if os.path.isdir(test_dir) and not arguments.quick:
+        test_set = load_dataset(test_dir)
+        if test_set.class_names != class_names:
+            print(f"warning: {test_dir} classes differ from train; test skipped", file=sys.stderr)
+        else:
+            results["test"] = evaluate_split(model, test_set, mean, std, class_names, out_dir, "test")
+            report.append(format_report(results["test"], title="test"))
+    results.update(
+        best_epoch=trainer.best_epoch, epochs_run=len(history),
+        wall_seconds=round(time.perf_counter() - started, 1),
+        command=" ".join([os.path.basename(sys.executable), "examples/train_ahe.py"] + sys.argv[1:]),
+        machine={"platform": platform.platform(), "processor": platform.processor(),
+                 "cpu_count": os.cpu_count(), "python": platform.python_version(),
+                 "numpy": np.__version__, "minicnn": minicnn.__version__,
+                 "backend": arguments.backend},
+        train_images=len(train_set), val_images=len(val_set))
+    with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump(results, file, indent=2)
+    with open(os.path.join(out_dir, "classification_report.txt"), "w", encoding="utf-8") as file:
+        file.write("\n\n".join(report) + "\n")
+    print("\n\n".join(report))
+    print(f"\nwall time {results['wall_seconds']:.0f} s; outputs in {out_dir}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

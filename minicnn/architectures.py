@@ -1,0 +1,47 @@
+"""Ready-made networks, built from the layers like any user network would be.
+
+``reference_network``  the fixed network of the speed benchmarks (benchmarks/).
+``ahe_network``        the default AHE Image64 classifier of examples/train_ahe.py.
+"""
+from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
+                     ReLU, SoftmaxCrossEntropy)
+from .models import Sequential
+
+
+def reference_network(num_classes=10, backend=None, seed=0):
+    """Four blocks of conv 3x3 + ReLU + max-pool 2 (32, 64, 128, 256 channels), then
+    Dense(4096, 256), ReLU, Dropout(0.5), Dense(256, classes). Input (N, 3, 64, 64)."""
+    layers = []
+    channels_in = 3
+    for channels in (32, 64, 128, 256):
+        layers += [Conv2D(channels_in, channels, 3, padding=1), ReLU(), MaxPool2D(2)]
+        channels_in = channels
+    layers += [Flatten(), Dense(256 * 4 * 4, 256), ReLU(), Dropout(0.5), Dense(256, num_classes),
+               SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=backend, seed=seed)
+
+
+def conv_block(channels_in, channels_out):
+    """Conv 3x3 (no bias: BatchNorm follows) + BatchNorm + ReLU."""
+    return [Conv2D(channels_in, channels_out, 3, padding=1, bias=False),
+            BatchNorm2D(channels_out), ReLU()]
+
+
+def ahe_network(num_classes=10, width=32, dropout=0.3, backend=None, seed=0):
+    """A VGG-style network for 64x64 RGB: four stages of conv-BN-ReLU at 64, 32, 16 and 8 px
+    (width, 2w, 4w, 8w channels), each ending in a 2x2 max-pool except the last, which
+    ends in global average pooling, then dropout and one Dense layer.
+    """
+    layers = []
+    channels_in = 3
+    for stage, channels in enumerate((width, 2 * width, 4 * width, 8 * width)):
+        layers += conv_block(channels_in, channels)
+        if stage >= 1:  # from 32 px on, two convs per stage: depth where it is cheap
+            layers += conv_block(channels, channels)
+        layers += [MaxPool2D(2)] if stage < 3 else [GlobalAvgPool2D()]
+        channels_in = channels
+    layers += [Dropout(dropout), Dense(8 * width, num_classes), SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=backend, seed=seed)
+
+
+ARCHITECTURES = {"ahe": ahe_network, "reference": reference_network}
