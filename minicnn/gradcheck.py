@@ -92,9 +92,10 @@ def numerical_gradient_with_kinks(f, x, dout, h=1e-5, coordinates=None):
 class GradcheckReport:
     """Per tensor ("dx", then each parameter): max relative error and kinks skipped."""
 
-    def __init__(self, name, dtype):
+    def __init__(self, name, dtype, tolerance=DEFAULT_TOLERANCE):
         self.name = name
         self.dtype = np.dtype(dtype)
+        self.tolerance = tolerance
         self.errors = {}
         self.kinks = {}
         self.checked = {}
@@ -116,24 +117,26 @@ class GradcheckReport:
         """The largest relative error over all tensors."""
         return max(self.errors.values(), default=0.0)
 
-    def passed(self, tolerance=DEFAULT_TOLERANCE):
-        return self.worst < tolerance
+    def passed(self, tolerance=None):
+        """True when every tensor's error is below ``tolerance`` (default: the report's own)."""
+        return self.worst < (self.tolerance if tolerance is None else tolerance)
 
     def __str__(self):
         lines = [f"gradient check of {self.name} ({self.dtype.name})",
                  f"  {'tensor':<14}{'max rel error':>15}{'checked':>10}{'kinks':>8}  verdict"]
         for tensor, error in self.errors.items():
-            verdict = "ok" if error < DEFAULT_TOLERANCE else "FAIL"
+            verdict = "ok" if error < self.tolerance else "FAIL"
             lines.append(f"  {tensor:<14}{error:>15.3e}{self.checked[tensor]:>10}"
                          f"{self.kinks[tensor]:>8}  {verdict}")
-        lines.append(f"  worst {self.worst:.3e} (tolerance {DEFAULT_TOLERANCE:g}; denominators "
+        lines.append(f"  worst {self.worst:.3e} (tolerance {self.tolerance:g}; denominators "
                      f"floored at {SCALE_FLOOR:g} x the tensor's largest gradient)")
         return "\n".join(lines)
 
     __repr__ = __str__
 
 
-def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None):
+def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None,
+                tolerance=DEFAULT_TOLERANCE):
     """Check dx and every parameter gradient of ``layer`` at input ``x``.
 
     layer: anything with forward, backward, and dicts params / grads (a minicnn
@@ -143,7 +146,8 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None):
         and backward() takes no upstream gradient.
     max_coordinates: check at most this many random coordinates per tensor
         (None: all of them).
-    Returns a GradcheckReport; ``report.passed()`` tests against 1e-6.
+    tolerance: the bound ``report.passed()`` and the printed verdicts use (1e-6).
+    Returns a GradcheckReport.
     """
     x = np.array(_host(x), copy=True)
     if x.dtype.kind != "f":
@@ -166,7 +170,7 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None):
     else:
         dout = np.ones(out.shape, dtype=x.dtype)
         dx = layer.backward()
-    report = GradcheckReport(type(layer).__name__, x.dtype)
+    report = GradcheckReport(type(layer).__name__, x.dtype, tolerance)
     analytic = {"dx": np.array(_host(dx), dtype=np.float64)}
     for name in layer.params:
         if layer.grads.get(name) is None:
