@@ -1,0 +1,41 @@
+"""minicnn.data: from image folders to normalized, augmented mini-batches.
+
+    from minicnn.data import (find_data_dir, load_dataset, stratified_split,
+                              channel_stats, normalize, augment_batch, iterate_batches)
+
+    dataset = load_dataset(find_data_dir(args.data))          # uint8 (N, 3, 64, 64)
+    train_idx, val_idx = stratified_split(dataset.labels, 0.1, seed=0,
+                                          groups=dataset.digests)
+    train, val = dataset.subset(train_idx), dataset.subset(val_idx)
+    mean, std = channel_stats(train.images)                   # training images only
+    for indices in iterate_batches(len(train), 64, rng):      # one epoch
+        x = augment_batch(normalize(train.images[indices], mean, std), rng)
+        y = train.labels[indices]
+
+One module per step:
+
+    locate.py         find_data_dir: --data, else $AHE64_DIR, else data/ahe64
+    sources.py        the folder or .zip layout: split folder, class folders, files
+    decode.py         file bytes -> (3, S, S) uint8 RGB
+    cache.py          decoded arrays cached as .npz, invalidated when files change
+    loader.py         load_dataset, tying the above together
+    dataset.py        ImageDataset (and the LoadReport of a load)
+    split.py          stratified_split: seeded, per class, duplicates kept together
+    preprocessing.py  channel_stats and normalize
+    augmentation.py   augment_batch: flips, shifts, colour jitter, per batch
+    batches.py        iterate_batches: a fresh permutation per epoch
+    errors.py         DataError, which always says how to get the dataset
+"""
+from .augmentation import augment_batch
+from .batches import iterate_batches
+from .cache import default_cache_dir
+from .dataset import ImageDataset, LoadReport
+from .errors import DataError
+from .loader import load_dataset
+from .locate import find_data_dir
+from .preprocessing import channel_stats, normalize
+from .split import stratified_split
+
+__all__ = ["ImageDataset", "LoadReport", "DataError", "load_dataset", "find_data_dir",
+           "default_cache_dir", "stratified_split", "channel_stats", "normalize",
+           "augment_batch", "iterate_batches"]

@@ -1,0 +1,250 @@
+"""Where the image files come from: a folder tree, or the Kaggle .zip read in place.
+
+The loader does not care whether an image is a file on disk or a member of a
+zip archive. A source gives it the same three things either way:
+
+    source.class_names   sorted class-folder names (class index = position)
+    source.files         every candidate image as a SourceFile, class by class
+    source.read(file)    that file's bytes
+
+Accepted layouts (``split`` is "train" or "test"):
+
+    <root>/<split>/<class>/<image>    the unzipped Kaggle download
+    <split folder>/<class>/<image>    a split folder passed directly; recognised
+                                      because its subfolders hold files
+    <download>.zip                    the Kaggle archive; the class folders may sit
+                                      under any top-level folders inside it
+
+Names starting with "." (``.DS_Store``, ``.ipynb_checkpoints``) and macOS's
+``__MACOSX`` folders are not data and are skipped silently. Every other file in
+a class folder is a candidate image: if it does not decode, the loader warns
+and skips it, so a stray ``notes.txt`` is reported rather than hidden.
+"""
+import os
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import data_error
+
+# Folder names that mean "a split", so a zip with only test/ is not mistaken
+# for a zip whose single class is called "test".
+KNOWN_SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
+
+# Bit 11 of a zip member's flags says "this name is UTF-8". Without it, zipfile
+# decodes the name as cp437 (the old DOS code page), which turns "é" into "Ã©".
+ZIP_UTF8_FLAG = 0x800
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One candidate image. ``stamp`` changes whenever the content does: the
+    modification time in nanoseconds for a file, the CRC-32 for a zip member."""
+
+    class_name: str
+    name: str        # relative to the split folder, "/"-separated: "apse/x.jpg"
+    size: int        # bytes
+    stamp: int
+
+
+def is_hidden(name):
+    """True for names that are never data: dot-files and macOS zip metadata."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def sorted_listing(files_by_class, where):
+    """({class: [SourceFile]}, where) -> (sorted class names, files class by class, sorted by name).
+
+    Raises DataError if there are no classes or a class folder holds no files,
+    because a class without images cannot be learned and shifts every label after it.
+    """
+    if not files_by_class:
+        raise data_error(f"no class folders in {where}: expected {where}/<class>/<image>.")
+    empty = sorted(name for name, files in files_by_class.items() if not files)
+    if empty:
+        raise data_error(f"empty class folder: {', '.join(f'{where}/{name}' for name in empty)} "
+                         "holds no image files.")
+    class_names = sorted(files_by_class)
+    files = [file for name in class_names
+             for file in sorted(files_by_class[name], key=lambda file: file.name)]
+    return class_names, files
+
+
+def readable_name(*parts):
+    """Parts joined into a short file-name-safe string, e.g. ("ahe64", "train") -> "ahe64-train"."""
+    return re.sub(r"[^A-Za-z0-9_]+", "-", "-".join(parts)).strip("-") or "dataset"
+
+
+class ImageSource:
+    """Common interface; use as ``with open_image_source(path, split) as source:``."""
+
+    description = ""        # where the images are, for messages and ImageDataset.source
+    short_name = ""         # a file-name-safe name, used to name the cache file
+    container_stamp = ""    # changes when a zip archive changes; "" for folders
+    class_names = ()
+    files = ()
+
+    def read(self, file):
+        raise NotImplementedError
+
+    def close(self):
+        """Release open handles (the zip archive); nothing to do for folders."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.close()
+
+
+class FolderSource(ImageSource):
+    """Images stored as ``split_dir/<class>/<image>`` files."""
+
+    def __init__(self, split_dir):
+        self.split_dir = split_dir.resolve()
+        self.description = str(self.split_dir)
+        self.short_name = readable_name(self.split_dir.parent.name, self.split_dir.name)
+        files_by_class = {}
+        for class_dir in visible_subfolders(self.split_dir):
+            with os.scandir(class_dir) as entries:
+                files_by_class[class_dir.name] = [
+                    self._source_file(class_dir.name, entry)
+                    for entry in entries if entry.is_file() and not is_hidden(entry.name)]
+        self.class_names, self.files = sorted_listing(files_by_class, self.split_dir)
+
+    @staticmethod
+    def _source_file(class_name, entry):
+        status = entry.stat()
+        return SourceFile(class_name, f"{class_name}/{entry.name}", status.st_size,
+                          status.st_mtime_ns)
+
+    def read(self, file):
+        return (self.split_dir / file.name).read_bytes()
+
+
+class ZipSource(ImageSource):
+    """Images stored as members of a zip archive, read without extracting it."""
+
+    def __init__(self, zip_path, split):
+        zip_path = zip_path.resolve()
+        self.archive = zipfile.ZipFile(zip_path)
+        try:
+            self._list_members(zip_path, split)
+        except BaseException:
+            self.archive.close()
+            raise
+        status = zip_path.stat()
+        self.container_stamp = f"zip size {status.st_size} mtime {status.st_mtime_ns}"
+
+    def _list_members(self, zip_path, split):
+        files, folders = {}, set()   # path parts -> ZipInfo; path parts of folder entries
+        for info in self.archive.infolist():
+            parts = PurePosixPath(member_name(info)).parts
+            if not parts or any(is_hidden(part) for part in parts):
+                continue
+            if info.is_dir():
+                folders.add(parts)
+            else:
+                files[parts] = info
+        prefix = choose_split_folder(list(files), split, zip_path)
+        where = f"{zip_path}:{'/'.join(prefix)}" if prefix else str(zip_path)
+        files_by_class = {parts[-1]: [] for parts in folders
+                          if len(parts) == len(prefix) + 1 and parts[:-1] == prefix}
+        self.members = {}   # SourceFile.name -> ZipInfo
+        for parts, info in files.items():
+            if parts[:-2] == prefix:
+                class_name, name = parts[-2], f"{parts[-2]}/{parts[-1]}"
+                files_by_class.setdefault(class_name, []).append(
+                    SourceFile(class_name, name, info.file_size, info.CRC))
+                self.members[name] = info
+        self.class_names, self.files = sorted_listing(files_by_class, where)
+        self.description = where
+        self.short_name = readable_name(zip_path.stem, *prefix[-1:])
+
+    def read(self, file):
+        return self.archive.read(self.members[file.name])
+
+    def close(self):
+        self.archive.close()
+
+
+def member_name(info):
+    """A zip member's name, repairing UTF-8 names stored without the UTF-8 flag."""
+    if info.flag_bits & ZIP_UTF8_FLAG:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:   # really cp437 (or something else): keep zipfile's reading
+        return info.filename
+
+
+def choose_split_folder(paths, split, zip_path):
+    """The folder (a tuple of path parts) inside a zip that holds the class folders.
+
+    paths: the path parts of every file in the zip. A file at
+    ``.../<split>/<class>/<image>`` names a candidate folder ``(..., <split>)``;
+    if the zip has no ``<split>`` level, any ``.../<class>/<image>`` does. The
+    candidate holding the most files wins, so a stray README elsewhere in the
+    archive cannot pull the loader away from the images.
+    """
+    candidates = [parts[:-2] for parts in paths if len(parts) >= 3 and parts[-3] == split]
+    if not candidates:
+        other_splits = sorted({parts[-3] for parts in paths
+                               if len(parts) >= 3 and parts[-3] in KNOWN_SPLIT_NAMES})
+        if other_splits:
+            raise data_error(f"{zip_path} has no {split!r} folder (it has: "
+                             f"{', '.join(other_splits)}).")
+        candidates = [parts[:-2] for parts in paths if len(parts) >= 2]
+    if not candidates:
+        raise data_error(f"{zip_path} holds no images in class folders: expected "
+                         f"<{split}>/<class>/<image> or <class>/<image> inside it.")
+    files_per_folder = Counter(candidates)
+    return min(files_per_folder, key=lambda folder: (-files_per_folder[folder], len(folder), folder))
+
+
+def visible_subfolders(folder):
+    """The subfolders of ``folder`` that are not hidden, sorted by name."""
+    with os.scandir(folder) as entries:
+        return sorted((Path(entry.path) for entry in entries
+                       if entry.is_dir() and not is_hidden(entry.name)), key=lambda path: path.name)
+
+
+def holds_files(folder):
+    """True if ``folder`` directly contains a file that is not hidden."""
+    with os.scandir(folder) as entries:
+        return any(entry.is_file() and not is_hidden(entry.name) for entry in entries)
+
+
+def find_split_folder(root, split):
+    """The folder whose subfolders are the classes: ``root/split`` if it exists, else ``root``
+    itself when its subfolders hold files. Raises DataError for an empty root or a root
+    without class folders."""
+    if (root / split).is_dir():
+        return root / split
+    subfolders = visible_subfolders(root)
+    if any(holds_files(folder) for folder in subfolders):
+        return root
+    with os.scandir(root) as entries:
+        if not any(not is_hidden(entry.name) for entry in entries):
+            raise data_error(f"the dataset folder {root} is empty.")
+    found = ", ".join(folder.name for folder in subfolders) or "none"
+    raise data_error(f"no {split!r} folder and no class folders of images in {root} "
+                     f"(subfolders: {found}). Expected {root}/{split}/<class>/<image> "
+                     f"or {root}/<class>/<image>.")
+
+
+def open_image_source(path, split):
+    """A FolderSource or ZipSource for ``path`` (a dataset root, a split folder or a .zip).
+
+    Raises DataError, naming the path, if it is missing, empty or not a dataset.
+    """
+    path = Path(path).expanduser().absolute()
+    if not path.exists():
+        raise data_error(f"no dataset at {path}: it does not exist.")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise data_error(f"{path} is a file but not a .zip archive.")
+        return ZipSource(path, split)
+    return FolderSource(find_split_folder(path, split))
