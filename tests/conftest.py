@@ -34,3 +34,18 @@ def distinct_values(rng, shape):
     size = int(np.prod(shape))
     values = (rng.permutation(size) - size / 2 + 0.5) / size * 4
     return values.reshape(shape)
+
+
+# worst relative error per checked layer type, printed at the end of the run
+GRADCHECK_WORST = {}
+
+
+def record_gradcheck(report):
+    GRADCHECK_WORST[report.name] = max(GRADCHECK_WORST.get(report.name, 0.0), report.worst)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if GRADCHECK_WORST:
+        terminalreporter.section("gradient checks: worst relative error per layer (float64)")
+        for name, worst in sorted(GRADCHECK_WORST.items()):
+            terminalreporter.write_line(f"{name:<22}{worst:.2e}")

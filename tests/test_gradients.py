@@ -8,7 +8,7 @@ from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool
                      ReLU, Sequential, SoftmaxCrossEntropy)
 from minicnn.gradcheck import check_layer
 
-from .conftest import distinct_values, on_backend
+from .conftest import distinct_values, on_backend, record_gradcheck
 
 TOLERANCE = 1e-6
 
@@ -22,6 +22,7 @@ CONV_CONFIGS = [
 
 
 def assert_passes(report, expect_no_kinks=True):
+    record_gradcheck(report)
     assert report.passed(TOLERANCE), str(report)
     if expect_no_kinks:
         assert sum(report.kinks.values()) == 0, str(report)
@@ -126,6 +127,7 @@ def test_whole_network_with_loss(with_batchnorm, rng, backend_name):
     dropout.fixed_mask = rng.random((3, 6)) >= dropout.p
     labels = np.array([0, 3, 1])
     report = check_layer(model, x, labels=labels)
+    record_gradcheck(report)
     assert report.passed(TOLERANCE), str(report)
     assert set(report.errors) == {"dx"} | set(model.params), str(report)
     # random inputs may land a ReLU within h of 0; that must stay rare
