@@ -5,11 +5,12 @@ code reads like NumPy (``xp = self.backend.xp``) and never names numpy or cupy.
 
 Backends
 --------
-``numpy``  the readable reference. Hot loops (im2col, col2im, max-pool switches)
-           run as plain NumPy from ``minicnn/layers/im2col.py`` and
-           ``minicnn/layers/pool.py``.
-``numba``  the same maths with Numba kernels for those hot loops
-           (``minicnn/kernels/``), each tested equal to its NumPy twin.
+``numpy``  the readable reference. The hot loops (the three products of a
+           convolution, ReLU, max-pooling with switches) run as plain NumPy
+           from ``minicnn/layers/conv.py``, ``activations.py`` and ``pool.py``.
+``numba``  the same maths through the fast paths of ``minicnn/kernels/``:
+           Numba kernels, and convolutions in cache-sized chunks with one
+           large GEMM each. Every fast path is tested equal to its NumPy twin.
 
 Choose one by argument, ``get_backend("numba")``, or with the environment
 variable ``MINICNN_BACKEND``.
@@ -69,14 +70,26 @@ class Backend:
         return np.asarray(array)
 
     # --- hot loops: the readable NumPy versions -------------------------
-    # The numba backend overrides these four with its kernels.
-    def im2col(self, x, kernel_h, kernel_w, stride, padding):
-        from .layers.im2col import im2col
-        return im2col(x, kernel_h, kernel_w, stride, padding)
+    # The numba backend overrides each of these with its fast path.
+    def conv2d_forward(self, x, weight, bias, stride, padding):
+        from .layers.conv import conv2d_forward
+        return conv2d_forward(x, weight, bias, stride, padding)
 
-    def col2im(self, cols, x_shape, kernel_h, kernel_w, stride, padding):
-        from .layers.im2col import col2im
-        return col2im(cols, x_shape, kernel_h, kernel_w, stride, padding)
+    def conv2d_parameter_gradients(self, dout, saved, weight_shape, stride, padding, with_bias):
+        from .layers.conv import conv2d_parameter_gradients
+        return conv2d_parameter_gradients(dout, saved, weight_shape, stride, padding, with_bias)
+
+    def conv2d_transpose(self, y, weight, x_shape, stride, padding):
+        from .layers.conv import conv2d_transpose
+        return conv2d_transpose(y, weight, x_shape, stride, padding)
+
+    def relu_forward(self, x):
+        from .layers.activations import relu_forward
+        return relu_forward(x)
+
+    def relu_backward(self, dout, mask):
+        from .layers.activations import relu_backward
+        return relu_backward(dout, mask)
 
     def maxpool_forward(self, x, kernel_size, stride):
         from .layers.pool import maxpool_forward
@@ -88,7 +101,16 @@ class Backend:
 
 
 class NumbaBackend(Backend):
-    """NumPy arrays, with Numba kernels for im2col, col2im and pooling (the fast path)."""
+    """NumPy arrays, with the fast paths of minicnn/kernels/ for convolution, ReLU and pooling.
+
+    Creating it tunes the whole process for training, in two ways:
+
+    * the fast paths split their work over ``NUMBA_NUM_THREADS`` threads of
+      their own, each running BLAS on one core, so BLAS is set to one thread
+      (minicnn/kernels/threads.py says why);
+    * freed large arrays stay in the heap for the next step instead of going
+      back to the system (minicnn/kernels/allocator.py says why).
+    """
 
     name = "numba"
 
@@ -96,12 +118,24 @@ class NumbaBackend(Backend):
         super().__init__(seed=seed, dtype=dtype)
         from . import kernels  # imported here so the numpy backend never needs numba
         self._kernels = kernels
+        kernels.threads.use_one_blas_thread()
+        kernels.allocator.keep_freed_memory()
 
-    def im2col(self, x, kernel_h, kernel_w, stride, padding):
-        return self._kernels.im2col(x, kernel_h, kernel_w, stride, padding)
+    def conv2d_forward(self, x, weight, bias, stride, padding):
+        return self._kernels.conv2d_forward(x, weight, bias, stride, padding)
 
-    def col2im(self, cols, x_shape, kernel_h, kernel_w, stride, padding):
-        return self._kernels.col2im(cols, x_shape, kernel_h, kernel_w, stride, padding)
+    def conv2d_parameter_gradients(self, dout, saved, weight_shape, stride, padding, with_bias):
+        return self._kernels.conv2d_parameter_gradients(dout, saved, weight_shape, stride,
+                                                        padding, with_bias)
+
+    def conv2d_transpose(self, y, weight, x_shape, stride, padding):
+        return self._kernels.conv2d_transpose(y, weight, x_shape, stride, padding)
+
+    def relu_forward(self, x):
+        return self._kernels.relu_forward(x)
+
+    def relu_backward(self, dout, mask):
+        return self._kernels.relu_backward(dout, mask)
 
     def maxpool_forward(self, x, kernel_size, stride):
         return self._kernels.maxpool_forward(x, kernel_size, stride)

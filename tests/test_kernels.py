@@ -10,6 +10,12 @@ SHAPES = [(2, 3, 7, 6), (1, 1, 5, 5), (4, 2, 9, 11)]
 CONVS = [(1, 1, 0), (3, 1, 1), (3, 2, 1), (5, 2, 2), (2, 2, 0), (3, 3, 2)]
 
 
+def side_by_side(cols):
+    """The readable layout (N, R, P) -> the fast path's (R, N*P)."""
+    N, rows, positions = cols.shape
+    return cols.transpose(1, 0, 2).reshape(rows, N * positions)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kernel, stride, padding", CONVS)
@@ -17,18 +23,31 @@ def test_im2col_and_col2im_match(shape, kernel, stride, padding, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
     if shape[2] + 2 * padding < kernel:
         pytest.skip("kernel larger than the padded input")
-    fast = kernels.im2col(x, kernel, kernel, stride, padding)
+    fast = kernels.im2col_side_by_side(x, kernel, kernel, stride, padding)
     slow = reference_im2col.im2col(x, kernel, kernel, stride, padding)
     assert fast.dtype == slow.dtype == x.dtype
-    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, side_by_side(slow))
 
     cols = rng.standard_normal(slow.shape).astype(dtype)
-    fast_back = kernels.col2im(cols, x.shape, kernel, kernel, stride, padding)
+    fast_back = kernels.col2im_side_by_side(side_by_side(cols), x.shape, kernel, kernel, stride,
+                                            padding)
     slow_back = reference_im2col.col2im(cols, x.shape, kernel, kernel, stride, padding)
     assert fast_back.shape == slow_back.shape == x.shape
     # the two sum overlapping copies in different orders
     np.testing.assert_allclose(fast_back, slow_back, rtol=1e-5 if dtype == "float32" else 1e-12,
                                atol=1e-6 if dtype == "float32" else 1e-12)
+
+
+def test_im2col_fills_a_reused_buffer_completely(rng):
+    """A dirty buffer (from the previous chunk) must come out exactly like a fresh one."""
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    fresh = kernels.im2col_side_by_side(x, 3, 3, 2, 1)
+    dirty = np.full_like(fresh, np.nan)
+    kernels.im2col_side_by_side(x, 3, 3, 2, 1, out=dirty)
+    np.testing.assert_array_equal(dirty, fresh)
+    dx = np.full(x.shape, np.nan, dtype=np.float32)
+    kernels.col2im_side_by_side(fresh, x.shape, 3, 3, 2, 1, out=dx)
+    np.testing.assert_array_equal(dx, kernels.col2im_side_by_side(fresh, x.shape, 3, 3, 2, 1))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

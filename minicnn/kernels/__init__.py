@@ -1,15 +1,29 @@
-"""Fast paths: Numba kernels for the hot loops, used by the ``numba`` backend.
+"""Fast paths, used by the ``numba`` backend.
 
-Each kernel computes exactly what its readable NumPy twin computes, and
-tests/test_kernels.py holds them equal:
+Each one computes exactly what its readable NumPy twin computes, and
+tests/test_kernels.py and tests/test_fastpaths.py hold them equal:
 
-    im2col_numba.im2col / col2im            twin of minicnn/layers/im2col.py
-    pool_numba.maxpool_forward / _backward  twin of minicnn/layers/pool.py
+    conv_numba.conv2d_forward / conv2d_parameter_gradients / conv2d_transpose
+                                            twins of minicnn/layers/conv.py
+    im2col_numba.im2col_side_by_side / col2im_side_by_side
+                                            twins of minicnn/layers/im2col.py, in the
+                                            layout the conv fast path multiplies with
+    activation_numba.relu_forward / relu_backward
+                                            twins of minicnn/layers/activations.py
+    pool_numba.maxpool_forward / maxpool_backward
+                                            twins of minicnn/layers/pool.py
 
-The kernels loop over samples in parallel (``prange``) and are compiled once,
-then cached on disk (``cache=True``).
+The kernels are serial Numba code that releases the GIL, compiled once and
+cached on disk (``cache=True``); ``threads.py`` runs them on a pool of worker
+threads, a chunk of the batch each. ``allocator.py`` keeps freed large arrays
+for reuse.
 """
-from .im2col_numba import col2im, im2col
+from . import allocator, threads
+from .activation_numba import relu_backward, relu_forward
+from .conv_numba import conv2d_forward, conv2d_parameter_gradients, conv2d_transpose
+from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 from .pool_numba import maxpool_backward, maxpool_forward
 
-__all__ = ["im2col", "col2im", "maxpool_forward", "maxpool_backward"]
+__all__ = ["conv2d_forward", "conv2d_parameter_gradients", "conv2d_transpose",
+           "im2col_side_by_side", "col2im_side_by_side", "relu_forward", "relu_backward",
+           "maxpool_forward", "maxpool_backward"]

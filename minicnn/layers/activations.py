@@ -5,10 +5,25 @@
     guided     R_in = 1[f > 0] * 1[R > 0] * R   both (Springenberg et al. 2014)
 
 f is the forward input of the ReLU, R the signal coming down from above.
+
+``relu_forward`` / ``relu_backward`` are the readable NumPy versions of the
+two passes a training step runs; the numba backend swaps in
+``minicnn/kernels/activation_numba.py`` (one parallel pass instead of two).
 """
 from .base import Layer
 
 RELU_RULES = ("gradient", "deconvnet", "guided")
+
+
+def relu_forward(x):
+    """-> (out, mask): out = x * mask, mask = (x > 0), the on/off pattern backward needs."""
+    mask = x > 0
+    return x * mask, mask
+
+
+def relu_backward(dout, mask):
+    """dx = dout * mask (at exactly 0 we take the subgradient 0)."""
+    return dout * mask
 
 
 class ReLU(Layer):
@@ -18,9 +33,8 @@ class ReLU(Layer):
         if not hasattr(x, "dtype") or x.dtype.kind != "f":
             raise TypeError(f"ReLU expects a floating-point array, got "
                             f"{getattr(x, 'dtype', type(x).__name__)}")
-        # the on/off pattern is all backward needs
-        self.mask = x > 0
-        return x * self.mask
+        out, self.mask = self.backend.relu_forward(x)
+        return out
 
     def backward(self, dout):
         """dx = 1[x > 0] * dout (at exactly 0 we take the subgradient 0)."""
@@ -32,7 +46,7 @@ class ReLU(Layer):
             raise ValueError(f"ReLU.backward_rule expects shape {tuple(self.mask.shape)}, "
                              f"got {tuple(R.shape)}")
         if rule == "gradient":
-            return R * self.mask
+            return self.backend.relu_backward(R, self.mask)
         if rule == "deconvnet":
             return R * (R > 0)
         if rule == "guided":

@@ -5,10 +5,63 @@ As GEMM:   cols = im2col(x)            (N, C*kh*kw, P)   P = out_h * out_w
            out  = W_rows @ cols + b     (N, F, P)         W_rows = W.reshape(F, C*kh*kw)
 
 ``conv2d_naive`` below is the definition as loops; a test holds the two equal.
+
+The layer asks its backend for the three products (``conv2d_forward``,
+``conv2d_parameter_gradients``, ``conv2d_transpose``). The functions of those
+names below are the readable NumPy versions; the numba backend swaps in
+``minicnn/kernels/conv_numba.py``, the same maths in cache-sized chunks.
 """
 from ..init import he_normal
 from .base import Layer, ShapeError
-from .im2col import conv_output_size
+from .im2col import array_module, col2im, conv_output_size, im2col
+
+
+def conv2d_forward(x, weight, bias, stride, padding):
+    """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> (out, cols).
+
+    out is (N, F, out_h, out_w); cols = im2col(x) is what backward needs.
+    """
+    xp = array_module(x)
+    N, _, H, W = x.shape
+    F, _, kernel_h, kernel_w = weight.shape
+    cols = im2col(x, kernel_h, kernel_w, stride, padding)     # (N, C*kh*kw, P)
+    out = xp.matmul(weight.reshape(F, -1), cols)              # (N, F, P)
+    if bias is not None:
+        out += bias[:, None]
+    out_h = conv_output_size(H, kernel_h, stride, padding)
+    out_w = conv_output_size(W, kernel_w, stride, padding)
+    return out.reshape(N, F, out_h, out_w), cols
+
+
+def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_bias):
+    """-> (dW of weight_shape, db (F,) or None), from dout (N, F, out_h, out_w) and the saved cols.
+
+    dW[f, r] = sum_{n, p} dout[n, f, p] * cols[n, r, p], that is the sum over
+    samples of dout[n] @ cols[n].T. (``tensordot`` over the axes (n, p)
+    computes the same in one call, but first copies all of cols into a
+    transposed layout.) stride and padding are not needed: cols has them.
+    """
+    xp = array_module(dout)
+    N, F = dout.shape[:2]
+    dout_rows = dout.reshape(N, F, -1)                          # (N, F, P)
+    weight_gradient = xp.zeros((F, cols.shape[1]), dtype=dout.dtype)
+    for n in range(N):
+        weight_gradient += dout_rows[n] @ cols[n].T              # (F, C*kh*kw)
+    bias_gradient = dout_rows.sum(axis=(0, 2)) if with_bias else None
+    return weight_gradient.reshape(weight_shape), bias_gradient
+
+
+def conv2d_transpose(y, weight, x_shape, stride, padding):
+    """The transposed convolution y: (N, F, out_h, out_w) -> (N, C, H, W).
+
+    dcols = W_rows^T @ y_rows      (N, C*kh*kw, P)
+    dx    = col2im(dcols)          scatters each column back onto its window
+    """
+    xp = array_module(y)
+    N, F = y.shape[:2]
+    _, _, kernel_h, kernel_w = weight.shape
+    dcols = xp.matmul(weight.reshape(F, -1).T, y.reshape(N, F, -1))
+    return col2im(dcols, x_shape, kernel_h, kernel_w, stride, padding)
 
 
 class Conv2D(Layer):
@@ -56,21 +109,16 @@ class Conv2D(Layer):
 
     def forward(self, x):
         self.check_input(x, "(N, C, H, W)", C=self.in_channels)
-        N, _, H, W = x.shape
+        _, _, H, W = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         if H + 2 * p < k or W + 2 * p < k:
             raise ShapeError(f"Conv2D input {H}x{W} with padding {p} is smaller than "
                              f"the {k}x{k} kernel")
-        _, F, out_h, out_w = self.output_shape(x.shape)
-
-        cols = self.backend.im2col(x, k, k, s, p)              # (N, C*k*k, P)
-        W_rows = self.params["W"].reshape(F, -1)                 # (F, C*k*k)
-        out = self.backend.xp.matmul(W_rows, cols)              # (N, F, P)
-        if self.bias:
-            out += self.params["b"][:, None]
-        # backward needs cols for dW and the input shape for col2im
-        self.cache = (x.shape, cols)
-        return out.reshape(N, F, out_h, out_w)
+        bias = self.params["b"] if self.bias else None
+        out, saved = self.backend.conv2d_forward(x, self.params["W"], bias, s, p)
+        # backward needs the input shape and what the backend saved (cols, or x itself)
+        self.cache = (x.shape, saved)
+        return out
 
     def backward(self, dout):
         """dout: (N, F, out_h, out_w) -> dx: (N, C, H, W).
@@ -79,14 +127,11 @@ class Conv2D(Layer):
         db[f]    = sum_{n, p} dout[n, f, p]
         dx       = conv_transpose(dout)                           (see below)
         """
-        xp = self.backend.xp
-        x_shape, cols = self.cache
-        N, F = dout.shape[:2]
-        dout_rows = dout.reshape(N, F, -1)                       # (N, F, P)
-        self.grads["W"] = xp.tensordot(dout_rows, cols, axes=([0, 2], [0, 2])).reshape(
-            self.params["W"].shape)
+        x_shape, saved = self.cache
+        self.grads["W"], bias_gradient = self.backend.conv2d_parameter_gradients(
+            dout, saved, self.params["W"].shape, self.stride, self.padding, self.bias)
         if self.bias:
-            self.grads["b"] = dout_rows.sum(axis=(0, 2))
+            self.grads["b"] = bias_gradient
         return self.conv_transpose(dout, x_shape)
 
     def conv_transpose(self, y, x_shape=None):
@@ -105,17 +150,12 @@ class Conv2D(Layer):
         if tuple(y.shape) != expected:
             raise ShapeError(f"Conv2D.conv_transpose expects shape (N, F, out_h, out_w) = "
                              f"{expected} for input shape {tuple(x_shape)}, got {tuple(y.shape)}")
-        N, F = y.shape[:2]
-        W_rows = self.params["W"].reshape(F, -1)
-        dcols = self.backend.xp.matmul(W_rows.T, y.reshape(N, F, -1))   # (N, C*k*k, P)
-        k = self.kernel_size
-        return self.backend.col2im(dcols, x_shape, k, k, self.stride, self.padding)
-
+        return self.backend.conv2d_transpose(y, self.params["W"], x_shape, self.stride,
+                                             self.padding)
 
 def conv2d_naive(x, W, b, stride=1, padding=0):
     """The definition of convolution as plain loops: slow, obvious, and the reference
     that the im2col path is tested against. x: (N, C, H, W), W: (F, C, k, k), b: (F,)."""
-    from .im2col import array_module
     xp = array_module(x)
     N, C, H, Wd = x.shape
     F, _, kh, kw = W.shape
