@@ -8,7 +8,8 @@ thing the run is scored and tuned on. When DIR/test exists, the best checkpoint
 is also evaluated there, once, at the end.
 
 Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
-confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt.
+confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
+and epoch<E>.npz for each epoch E of --snapshot-epochs.
 Interrupt with Ctrl-C and continue with --resume.
 """
 import argparse
@@ -60,8 +61,19 @@ def parse_arguments(argv=None):
                         help=f"smoke run: {QUICK['images_per_class']} images per class, "
                              f"{QUICK['epochs']} epochs, width {QUICK['width']} (1-2 minutes)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/last.npz")
+    parser.add_argument("--snapshot-epochs", type=epoch_list, default=(),
+                        help="also keep these epochs' checkpoints as epoch<E>.npz, e.g. 1,2,5,10 "
+                             "(for the feature-evolution figure of examples/visualize_deconv.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
+
+
+def epoch_list(text):
+    """Parse "1,2,5,10" into (1, 2, 5, 10)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {text!r}") from None
 
 
 def balanced_subset(dataset, per_class, seed):
@@ -123,6 +135,7 @@ def main(argv=None):
                          patience=arguments.patience, seed=arguments.seed)
     trainer = Trainer(model, config, out_dir, class_names, mean, std,
                       progress=not arguments.no_progress,
+                      snapshot_epochs=arguments.snapshot_epochs,
                       extra_meta={"architecture_name": "ahe", "width": width,
                                   "dropout": arguments.dropout})
     try:

@@ -5,7 +5,9 @@
     history = trainer.fit(train_set, val_set)
 
 Every epoch ends with ``last.npz`` (and ``best.npz`` when validation improved),
-``history.json`` and ``curves.png`` in ``out_dir``. Checkpoints are written
+``history.json`` and ``curves.png`` in ``out_dir``; the epochs listed in
+``snapshot_epochs`` also keep their checkpoint as ``epoch<E>.npz`` (to watch
+features form, see docs/visualization.md). Checkpoints are written
 atomically and hold everything a resume needs: weights, optimizer state, BatchNorm
 statistics, epoch, step, and the states of both RNG streams (the backend's, for
 dropout, and the data stream, for shuffling and augmentation). So
@@ -77,11 +79,12 @@ class Trainer:
     """Fits a Sequential that ends with SoftmaxCrossEntropy on uint8 ImageDatasets.
 
     ``callbacks``: functions ``callback(trainer, epoch, batch)`` called after every
-    batch (for tests and tools that watch a run).
+    batch (for tests and tools that watch a run). ``snapshot_epochs``: epochs whose
+    checkpoint is also kept, as ``epoch<E>.npz``.
     """
 
     def __init__(self, model, config, out_dir, class_names, mean, std, callbacks=(),
-                 progress=True, extra_meta=None):
+                 progress=True, extra_meta=None, snapshot_epochs=()):
         if model.loss_layer is None:
             raise ValueError("Trainer needs a model that ends with SoftmaxCrossEntropy")
         self.model = model
@@ -93,6 +96,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.progress = progress
         self.extra_meta = dict(extra_meta or {})
+        self.snapshot_epochs = frozenset(snapshot_epochs)
         self.optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.nesterov,
                              weight_decay=config.weight_decay)
         # shuffling and augmentation draw from their own seeded stream
@@ -189,6 +193,8 @@ class Trainer:
         self.save_checkpoint(self.path("last.npz"))
         if improved:
             self.save_checkpoint(self.path("best.npz"))
+        if self.epoch in self.snapshot_epochs:
+            self.save_checkpoint(self.path(f"epoch{self.epoch}.npz"))
         atomic_write_text(self.path("history.json"), json.dumps(self.history, indent=2))
         plot_curves(self.history, self.path("curves.png"))
 

@@ -1,0 +1,148 @@
+"""Generate one image per class from a trained checkpoint, by regularized gradient ascent.
+
+    python examples/generate_class_images.py --checkpoint runs/ahe/best.npz \
+        --out runs/ahe/classes --json
+
+Writes to --out: <class>.png for every class (64x64 RGB, named exactly like the
+class folders), grid.png (labelled, 2x5 for 10 classes), history.png (S_c and
+p(c) per step) and, with --animation, animation.gif (the optimization).
+
+Every PNG is then re-loaded from disk, normalized with the checkpoint's mean and
+std and classified: that, not the float image inside the optimizer, is the
+reported p(c). With --second-checkpoint, a second model (trained with another
+seed, say) classifies the same PNGs: images that only fool the first network
+are not recognized by the second. With --json, stdout holds exactly one JSON
+object; progress goes to stderr. The regularizers default to
+minicnn.visualize.REGULARIZED; --no-regularization turns them all off.
+See docs/visualization.md.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+import numpy as np
+
+from minicnn import CheckpointError, Sequential
+from minicnn.evaluate import predict_logits
+from minicnn.models import read_checkpoint_meta
+from minicnn.visualize import REGULARIZED, generate_class_images
+from minicnn.visualize.deconv import softmax
+from minicnn.visualize.images import load_png, save_png
+from minicnn.visualize.plots import plot_class_images, plot_generation_history, save_animation
+
+REGULARIZER_FIELDS = ("l2_decay", "blur_every", "blur_sigma", "jitter", "norm_percentile",
+                      "contribution_percentile", "tv_weight")
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint from train_ahe.py")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON report to stdout")
+    parser.add_argument("--second-checkpoint", help="another model to classify the PNGs")
+    parser.add_argument("--steps", type=int, default=REGULARIZED.steps)
+    parser.add_argument("--step-size", type=float, default=REGULARIZED.step_size)
+    parser.add_argument("--finish-steps", type=int, default=REGULARIZED.finish_steps,
+                        help="log p(c) steps on the quantized image where p(c) is still low")
+    for name in REGULARIZER_FIELDS:
+        value = getattr(REGULARIZED, name)
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    parser.add_argument("--no-regularization", action="store_true",
+                        help="plain gradient ascent: every regularizer off")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--animation", action="store_true", help="also write animation.gif")
+    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+                        choices=["numpy", "numba", "cupy"])
+    return parser.parse_args(argv)
+
+
+def load_classifier(path, backend):
+    """-> (model in eval mode, meta with class_names, mean and std)."""
+    meta = read_checkpoint_meta(path)
+    if "class_names" not in meta:
+        raise CheckpointError(f"{path} holds no class names: it was not saved by the Trainer")
+    return Sequential.from_checkpoint(path, backend=backend).eval(), meta
+
+
+def classify(model, meta, images):
+    """uint8 images (N, 3, H, W) -> softmax probabilities (N, classes), as the model sees files."""
+    mean = np.array(meta["mean"], dtype=np.float32)
+    std = np.array(meta["std"], dtype=np.float32)
+    return softmax(predict_logits(model, images, mean, std).astype(np.float64))
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    try:
+        model, meta = load_classifier(arguments.checkpoint, arguments.backend)
+        second = (load_classifier(arguments.second_checkpoint, arguments.backend)
+                  if arguments.second_checkpoint else None)
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    class_names = meta["class_names"]
+    regularizers = {name: (0 if arguments.no_regularization else getattr(arguments, name))
+                    for name in REGULARIZER_FIELDS}
+    frame_every = max(1, arguments.steps // 40) if arguments.animation else 0
+    config = dataclasses.replace(REGULARIZED, steps=arguments.steps, step_size=arguments.step_size,
+                                 finish_steps=arguments.finish_steps, seed=arguments.seed,
+                                 frame_every=frame_every, **regularizers)
+    print(f"generating {len(class_names)} class images: {config}", file=sys.stderr)
+    result = generate_class_images(model, meta["mean"], meta["std"], config=config,
+                                   image_size=arguments.image_size)
+
+    os.makedirs(arguments.out, exist_ok=True)
+    for image, name in zip(result.images, class_names):
+        save_png(image, os.path.join(arguments.out, f"{name}.png"))
+    # the verdict is on the files, re-loaded exactly as another program would read them
+    reloaded = np.stack([load_png(os.path.join(arguments.out, f"{name}.png"))
+                         for name in class_names])
+    probabilities = classify(model, meta, reloaded)
+    indices = np.arange(len(class_names))
+    plot_class_images(reloaded, class_names, probabilities[indices, indices],
+                      os.path.join(arguments.out, "grid.png"),
+                      title=f"generated class images, p(c) under {arguments.checkpoint}")
+    plot_generation_history(result.probabilities, result.scores, class_names,
+                            os.path.join(arguments.out, "history.png"))
+    if arguments.animation:
+        save_animation(result.frames, os.path.join(arguments.out, "animation.gif"))
+
+    report = {"checkpoint": arguments.checkpoint, "config": dataclasses.asdict(config),
+              "classes": {}}
+    for index, name in enumerate(class_names):
+        report["classes"][name] = {
+            "probability": float(probabilities[index, index]),
+            "predicted": class_names[int(probabilities[index].argmax())],
+            "first_argmax_step": int(result.first_argmax_step[index])}
+    report["all_classified"] = bool(np.all(probabilities.argmax(axis=1) == indices))
+    report["min_probability"] = float(probabilities[indices, indices].min())
+    if second is not None:
+        second_model, second_meta = second
+        second_probabilities = classify(second_model, second_meta, reloaded)
+        order = [second_meta["class_names"].index(name) for name in class_names]
+        second_predictions = [second_meta["class_names"][i] for i in second_probabilities.argmax(1)]
+        report["second_model"] = {
+            "checkpoint": arguments.second_checkpoint,
+            "agreement": int(sum(p == name for p, name in zip(second_predictions, class_names))),
+            "predicted": dict(zip(class_names, second_predictions)),
+            "probability": {name: float(second_probabilities[index, order[index]])
+                            for index, name in enumerate(class_names)}}
+    if arguments.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for name, row in report["classes"].items():
+            print(f"{name:<18} p(c) {row['probability']:.4f}  predicted {row['predicted']:<18}"
+                  f" first argmax at step {row['first_argmax_step']}")
+        if second is not None:
+            print(f"second model agrees on {report['second_model']['agreement']} of "
+                  f"{len(class_names)}")
+        print(f"outputs in {arguments.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

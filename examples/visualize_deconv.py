@@ -1,0 +1,176 @@
+"""See inside a trained checkpoint: deconvnet top-9 per feature, occlusion, feature maps, filters,
+and the three backward rules side by side (Zeiler & Fergus 2014).
+
+    python examples/visualize_deconv.py --checkpoint runs/ahe/best.npz \
+        --data ../shared/data/ahe64 --out runs/ahe/deconv
+
+Loads train/ from --data and carves the validation split exactly as train_ahe.py
+does without --quick (stratified, duplicate-aware, same --val-fraction and the
+checkpoint's seed), then writes to --out:
+
+    top9_<layer>.png          for every conv layer, --channels features (a seeded random
+                              choice among those that fire): the 9 validation images
+                              where each fires most, each activation projected alone
+                              (deconvnet) and cropped to its receptive field, beside
+                              the same patch of the image
+    occlusion.png             p(true class), top label and the strongest last-layer feature
+                              map under a sliding mean-grey square
+    rules.png                 gradient, deconvnet and guided maps of the true class's score
+    feature_maps_<layer>.png  every feature map of one image, first and last conv layer
+    filters_conv1.png         the first-layer filters
+    evolution_<layer>.png     with --snapshots (epoch checkpoints of train_ahe.py
+                              --snapshot-epochs): the strongest activation's projection
+                              of chosen features, epoch by epoch
+    summary.json              what was shown: layers, channels, images, values
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from minicnn import CheckpointError, Conv2D, Sequential
+from minicnn.data import DataError, find_data_dir, load_dataset, normalize, stratified_split
+from minicnn.models import read_checkpoint_meta
+from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
+                               occlusion_maps, select_channels, top_activations, top_projections)
+from minicnn.visualize.plots import (plot_evolution, plot_feature_maps, plot_filters,
+                                     plot_occlusion, plot_rule_comparison, plot_top_projections)
+
+RULES = ("gradient", "deconvnet", "guided")
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint from train_ahe.py")
+    parser.add_argument("--data", help="dataset root (with train/); else $AHE64_DIR, "
+                                       "else data/ahe64")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="as given to train_ahe.py")
+    parser.add_argument("--channels", type=int, default=8, help="features shown per conv layer")
+    parser.add_argument("--images-per-class", type=int, default=1,
+                        help="validation images per class for occlusion and the rules")
+    parser.add_argument("--max-classes", type=int, default=None,
+                        help="only the first N classes for occlusion and the rules")
+    parser.add_argument("--occluder", type=int, default=16, help="side of the grey square, px")
+    parser.add_argument("--occluder-stride", type=int, default=4)
+    parser.add_argument("--snapshots", default="",
+                        help="comma-separated epoch checkpoints for the evolution figure")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+                        choices=["numpy", "numba", "cupy"])
+    return parser.parse_args(argv)
+
+
+def validation_split(arguments, meta):
+    """The validation split of train_ahe.py (its classes must be the checkpoint's)."""
+    dataset = load_dataset(find_data_dir(arguments.data), split="train",
+                           image_size=arguments.image_size, verbose=False)
+    if dataset.class_names != meta["class_names"]:
+        raise DataError(f"the data has classes {dataset.class_names}, the checkpoint "
+                        f"{meta['class_names']}")
+    _, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
+                                      seed=meta.get("config", {}).get("seed", 0),
+                                      groups=dataset.digests)
+    return dataset.subset(val_indices)
+
+
+def example_images(labels, per_class, max_classes):
+    """Indices of the first ``per_class`` images of each class (in split order)."""
+    classes = np.unique(labels)[:max_classes]
+    return np.concatenate([np.flatnonzero(labels == label)[:per_class] for label in classes])
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    try:
+        meta = read_checkpoint_meta(arguments.checkpoint)
+        model = Sequential.from_checkpoint(arguments.checkpoint, backend=arguments.backend).eval()
+        val_set = validation_split(arguments, meta)
+    except (CheckpointError, DataError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    backend = model.backend
+    mean = np.array(meta["mean"], dtype=np.float32)
+    std = np.array(meta["std"], dtype=np.float32)
+    class_names = meta["class_names"]
+    images, labels = val_set.images, val_set.labels
+    out = arguments.out
+    os.makedirs(out, exist_ok=True)
+    layers = feature_layers(model)
+    summary = {"checkpoint": arguments.checkpoint, "validation_images": len(images),
+               "feature_layers": layers, "top9": {}}
+
+    print(f"top-9: streaming {len(images)} validation images through {len(layers)} conv layers",
+          file=sys.stderr)
+    top = top_activations(model, images, mean, std)
+    for name, kept in top.items():
+        channels = select_channels(kept, arguments.channels)
+        projections, patches = top_projections(model, images, mean, std, kept, channels)
+        plot_top_projections(projections, patches, channels, os.path.join(out, f"top9_{name}.png"),
+                             f"{name} (layer {kept.layer}): top-9 validation activations of "
+                             f"{len(channels)} randomly chosen features\ndeconvnet projections, "
+                             f"cropped to the {patches.shape[-1]} px receptive field")
+        summary["top9"][name] = {
+            int(channel): {"images": [val_set.files[i] for i in kept.images[channel]],
+                           "values": kept.values[channel].round(4).tolist()}
+            for channel in channels}
+
+    chosen = example_images(labels, arguments.images_per_class, arguments.max_classes)
+    print(f"occlusion and rules for {len(chosen)} images", file=sys.stderr)
+    occlusion_rows = [(images[i], int(labels[i]),
+                       occlusion_maps(model, images[i], int(labels[i]), mean, std,
+                                      arguments.occluder, arguments.occluder_stride))
+                      for i in chosen]
+    plot_occlusion(occlusion_rows, class_names, os.path.join(out, "occlusion.png"))
+    summary["occlusion"] = {val_set.files[i]: {"min_p_true": float(maps.probability.min()),
+                                               "max_p_true": float(maps.probability.max()),
+                                               "strongest_channel": maps.channel}
+                            for i, (_, _, maps) in zip(chosen, occlusion_rows)}
+
+    x = backend.to_device(normalize(images[chosen], mean, std), backend.dtype)
+    true_classes = backend.to_device(labels[chosen])
+    maps_by_rule = {rule: backend.to_host(class_saliency(model, x, true_classes, rule))
+                    for rule in RULES}
+    plot_rule_comparison(images[chosen], maps_by_rule,
+                         [f"{class_names[labels[i]]}" for i in chosen],
+                         os.path.join(out, "rules.png"))
+
+    first, last = list(layers)[0], list(layers)[-1]
+    for name in (first, last):
+        maps = backend.to_host(forward_collect(model, x[:1], [layers[name]])[0])[0]
+        plot_feature_maps(images[chosen[0]], maps, os.path.join(out, f"feature_maps_{name}.png"),
+                          f"{name}: every feature map of one "
+                          f"{class_names[labels[chosen[0]]]} image")
+    first_conv = next(layer for layer in model if isinstance(layer, Conv2D))
+    plot_filters(backend.to_host(first_conv.params["W"]), os.path.join(out, "filters_conv1.png"),
+                 f"conv1: the {first_conv.out_channels} first-layer filters")
+
+    snapshots = [path for path in arguments.snapshots.split(",") if path]
+    if snapshots:
+        print(f"feature evolution over {len(snapshots)} snapshots", file=sys.stderr)
+        models = [Sequential.from_checkpoint(path, backend=arguments.backend).eval()
+                  for path in snapshots]
+        epochs = [read_checkpoint_meta(path).get("epoch", "?") for path in snapshots]
+        channels_by_layer = {name: select_channels(top[name], min(4, arguments.channels))
+                             for name in (first, list(layers)[len(layers) // 2], last)}
+        evolution = feature_evolution(models, images, mean, std, channels_by_layer)
+        for name, projections in evolution.items():
+            plot_evolution(projections, epochs, channels_by_layer[name],
+                           os.path.join(out, f"evolution_{name}.png"),
+                           f"{name}: the strongest validation activation\nof each feature, "
+                           f"projected, by epoch")
+        summary["evolution"] = {"epochs": epochs,
+                                "channels": {name: channels.tolist()
+                                             for name, channels in channels_by_layer.items()}}
+    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as file:
+        json.dump(summary, file, indent=2)
+    print(f"figures in {out}/", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
