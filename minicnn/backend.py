@@ -6,8 +6,9 @@ code reads like NumPy (``xp = self.backend.xp``) and never names numpy or cupy.
 Backends
 --------
 ``numpy``  the readable reference. The hot loops (the three products of a
-           convolution, ReLU, max-pooling with switches) run as plain NumPy
-           from ``minicnn/layers/conv.py``, ``activations.py`` and ``pool.py``.
+           convolution, ReLU, max-pooling with switches, BatchNorm) run as plain
+           NumPy from ``minicnn/layers/conv.py``, ``activations.py``, ``pool.py``
+           and ``batchnorm.py``.
 ``numba``  the same maths through the fast paths of ``minicnn/kernels/``:
            Numba kernels, and convolutions in cache-sized chunks with one
            large GEMM each. Every fast path is tested equal to its NumPy twin.
@@ -91,6 +92,18 @@ class Backend:
         from .layers.activations import relu_backward
         return relu_backward(dout, mask)
 
+    def batchnorm_statistics(self, x):
+        from .layers.batchnorm import batchnorm_statistics
+        return batchnorm_statistics(x)
+
+    def batchnorm_normalize(self, x, mean, inv_std, gamma, beta):
+        from .layers.batchnorm import batchnorm_normalize
+        return batchnorm_normalize(x, mean, inv_std, gamma, beta)
+
+    def batchnorm_backward(self, dout, x_hat, gamma, inv_std, training):
+        from .layers.batchnorm import batchnorm_backward
+        return batchnorm_backward(dout, x_hat, gamma, inv_std, training)
+
     def maxpool_forward(self, x, kernel_size, stride):
         from .layers.pool import maxpool_forward
         return maxpool_forward(x, kernel_size, stride)
@@ -101,7 +114,7 @@ class Backend:
 
 
 class NumbaBackend(Backend):
-    """NumPy arrays, with the fast paths of minicnn/kernels/ for convolution, ReLU and pooling.
+    """NumPy arrays, with the fast paths of minicnn/kernels/ for convolution, ReLU, pooling and BatchNorm.
 
     Creating it tunes the whole process for training, in two ways:
 
@@ -136,6 +149,15 @@ class NumbaBackend(Backend):
 
     def relu_backward(self, dout, mask):
         return self._kernels.relu_backward(dout, mask)
+
+    def batchnorm_statistics(self, x):
+        return self._kernels.batchnorm_statistics(x)
+
+    def batchnorm_normalize(self, x, mean, inv_std, gamma, beta):
+        return self._kernels.batchnorm_normalize(x, mean, inv_std, gamma, beta)
+
+    def batchnorm_backward(self, dout, x_hat, gamma, inv_std, training):
+        return self._kernels.batchnorm_backward(dout, x_hat, gamma, inv_std, training)
 
     def maxpool_forward(self, x, kernel_size, stride):
         return self._kernels.maxpool_forward(x, kernel_size, stride)

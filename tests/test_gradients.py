@@ -85,8 +85,8 @@ def test_dropout_gradients_with_fixed_mask(p, rng):
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 3, 3)])
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_gradients(shape, training, rng):
-    layer = on_backend(BatchNorm2D(shape[1]), "numpy")
+def test_batchnorm_gradients(shape, training, rng, backend_name):
+    layer = on_backend(BatchNorm2D(shape[1]), backend_name)
     layer.params["gamma"][:] = rng.uniform(0.5, 1.5, shape[1])
     layer.params["beta"][:] = rng.standard_normal(shape[1])
     layer.buffers["running_mean"][:] = rng.standard_normal(shape[1])

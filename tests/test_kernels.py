@@ -90,3 +90,35 @@ def test_numba_backend_model_equals_numpy_backend(rng):
     np.testing.assert_allclose(results["numpy"][1], results["numba"][1], rtol=1e-4, atol=1e-6)
     for key, grad in results["numpy"][2].items():
         np.testing.assert_allclose(grad, results["numba"][2][key], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (8, 16, 9, 9), (1, 1, 1, 1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_kernels_match(shape, dtype, training, rng):
+    from minicnn.layers import batchnorm as reference
+    tolerance = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
+    x = (rng.standard_normal(shape) * 3 + 5).astype(dtype)
+    fast_stats = kernels.batchnorm_statistics(x)
+    slow_stats = reference.batchnorm_statistics(x)
+    for fast, slow in zip(fast_stats, slow_stats):
+        assert fast.dtype == slow.dtype == x.dtype
+        np.testing.assert_allclose(fast, slow, **tolerance)
+
+    channels = shape[1]
+    mean, var = slow_stats
+    inv_std = (1 / np.sqrt(var + 1e-5)).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, channels).astype(dtype)
+    beta = rng.standard_normal(channels).astype(dtype)
+    fast_out, fast_x_hat = kernels.batchnorm_normalize(x, mean, inv_std, gamma, beta)
+    slow_out, slow_x_hat = reference.batchnorm_normalize(x, mean, inv_std, gamma, beta)
+    np.testing.assert_allclose(fast_out, slow_out, **tolerance)
+    np.testing.assert_allclose(fast_x_hat, slow_x_hat, **tolerance)
+    assert fast_out.dtype == fast_x_hat.dtype == x.dtype
+
+    dout = rng.standard_normal(shape).astype(dtype)
+    fast = kernels.batchnorm_backward(dout, slow_x_hat, gamma, inv_std, training)
+    slow = reference.batchnorm_backward(dout, slow_x_hat, gamma, inv_std, training)
+    for fast_part, slow_part in zip(fast, slow):
+        assert fast_part.dtype == x.dtype
+        np.testing.assert_allclose(fast_part, slow_part, **tolerance)

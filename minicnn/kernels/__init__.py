@@ -12,6 +12,8 @@ tests/test_kernels.py and tests/test_fastpaths.py hold them equal:
                                             twins of minicnn/layers/activations.py
     pool_numba.maxpool_forward / maxpool_backward
                                             twins of minicnn/layers/pool.py
+    batchnorm_numba.batchnorm_statistics / batchnorm_normalize / batchnorm_backward
+                                            twins of minicnn/layers/batchnorm.py
 
 The kernels are serial Numba code that releases the GIL, compiled once and
 cached on disk (``cache=True``); ``threads.py`` runs them on a pool of worker
@@ -20,10 +22,12 @@ for reuse.
 """
 from . import allocator, threads
 from .activation_numba import relu_backward, relu_forward
+from .batchnorm_numba import batchnorm_backward, batchnorm_normalize, batchnorm_statistics
 from .conv_numba import conv2d_forward, conv2d_parameter_gradients, conv2d_transpose
 from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 from .pool_numba import maxpool_backward, maxpool_forward
 
 __all__ = ["conv2d_forward", "conv2d_parameter_gradients", "conv2d_transpose",
            "im2col_side_by_side", "col2im_side_by_side", "relu_forward", "relu_backward",
-           "maxpool_forward", "maxpool_backward"]
+           "maxpool_forward", "maxpool_backward", "batchnorm_statistics", "batchnorm_normalize",
+           "batchnorm_backward"]

@@ -1,5 +1,43 @@
-"""BatchNorm2D: normalise each channel over (N, H, W), then scale and shift (Ioffe & Szegedy 2015)."""
+"""BatchNorm2D: normalise each channel over (N, H, W), then scale and shift (Ioffe & Szegedy 2015).
+
+The layer asks its backend for three steps; the functions of those names below
+are the readable NumPy versions, and the numba backend swaps in
+``minicnn/kernels/batchnorm_numba.py`` (one fused pass per step instead of ten).
+"""
 from .base import Layer
+
+
+def batchnorm_statistics(x):
+    """Per-channel mean and (biased) variance over (N, H, W) of x: (N, C, H, W) -> (C,), (C,)."""
+    return x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+
+
+def batchnorm_normalize(x, mean, inv_std, gamma, beta):
+    """-> (out, x_hat): x_hat = (x - mean) * inv_std,  out = gamma * x_hat + beta (per channel)."""
+    x_hat = (x - mean[:, None, None]) * inv_std[:, None, None]
+    return gamma[:, None, None] * x_hat + beta[:, None, None], x_hat
+
+
+def batchnorm_backward(dout, x_hat, gamma, inv_std, training):
+    """-> (dx, dgamma, dbeta) from dout: (N, C, H, W), with M = N*H*W values per channel:
+
+    dbeta  = sum dout          dgamma = sum dout * x_hat
+    dx_hat = gamma * dout
+    train: dx = inv_std / M * (M * dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat))
+    eval:  dx = inv_std * dx_hat   (mean and var are constants)
+    """
+    axes = (0, 2, 3)
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    dx_hat = dout * gamma[:, None, None]
+    if not training:
+        return dx_hat * inv_std[:, None, None], dgamma, dbeta
+    m = dout.shape[0] * dout.shape[2] * dout.shape[3]
+    # sum(dx_hat) = gamma * dbeta and sum(dx_hat * x_hat) = gamma * dgamma: no new passes
+    sum_dx_hat = (gamma * dbeta)[:, None, None]
+    sum_dx_hat_x_hat = (gamma * dgamma)[:, None, None]
+    dx = (inv_std[:, None, None] / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+    return dx, dgamma, dbeta
 
 
 class BatchNorm2D(Layer):
@@ -33,8 +71,7 @@ class BatchNorm2D(Layer):
         self.check_input(x, "(N, C, H, W)", C=self.num_features)
         xp = self.backend.xp
         if self.training:
-            mean = x.mean(axis=(0, 2, 3))
-            var = x.var(axis=(0, 2, 3))
+            mean, var = self.backend.batchnorm_statistics(x)
             m = x.shape[0] * x.shape[2] * x.shape[3]
             momentum = self.momentum
             # running_var tracks the unbiased variance, as PyTorch does
@@ -44,27 +81,15 @@ class BatchNorm2D(Layer):
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1 / xp.sqrt(var + self.eps)
-        x_hat = (x - mean[:, None, None]) * inv_std[:, None, None]
+        out, x_hat = self.backend.batchnorm_normalize(x, mean, inv_std, self.params["gamma"],
+                                                      self.params["beta"])
         # backward needs the normalised input and the per-channel 1/std
         self.cache = (x_hat, inv_std, self.training)
-        return self.params["gamma"][:, None, None] * x_hat + self.params["beta"][:, None, None]
+        return out
 
     def backward(self, dout):
-        """dout: (N, C, H, W) -> dx, with M = N*H*W values per channel:
-
-        dbeta  = sum dout          dgamma = sum dout * x_hat
-        dx_hat = gamma * dout
-        train: dx = inv_std / M * (M * dx_hat - sum dx_hat - x_hat * sum(dx_hat * x_hat))
-        eval:  dx = inv_std * dx_hat   (mean and var are constants)
-        """
+        """dout: (N, C, H, W) -> dx; formulas in ``batchnorm_backward``."""
         x_hat, inv_std, training = self.cache
-        axes = (0, 2, 3)
-        self.grads["beta"] = dout.sum(axis=axes)
-        self.grads["gamma"] = (dout * x_hat).sum(axis=axes)
-        dx_hat = dout * self.params["gamma"][:, None, None]
-        if not training:
-            return dx_hat * inv_std[:, None, None]
-        m = dout.shape[0] * dout.shape[2] * dout.shape[3]
-        sum_dx_hat = dx_hat.sum(axis=axes)[:, None, None]
-        sum_dx_hat_x_hat = (dx_hat * x_hat).sum(axis=axes)[:, None, None]
-        return (inv_std[:, None, None] / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+        dx, self.grads["gamma"], self.grads["beta"] = self.backend.batchnorm_backward(
+            dout, x_hat, self.params["gamma"], inv_std, training)
+        return dx
