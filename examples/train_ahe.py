@@ -53,6 +53,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--schedule", default="onecycle",
                         choices=["onecycle", "cosine", "step", "constant"])
     parser.add_argument("--patience", type=int, default=0, help="early stopping (0: off)")
+    parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=True,
+                        help="predict with the mean logits of each image and its mirror")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
@@ -84,9 +86,9 @@ def balanced_subset(dataset, per_class, seed):
     return dataset.subset(np.sort(np.concatenate(keep)))
 
 
-def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag):
+def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag, flip_average):
     """Metrics, report, confusion matrix and misclassified grid for one split."""
-    logits = predict_logits(model, dataset.images, mean, std)
+    logits = predict_logits(model, dataset.images, mean, std, flip_average=flip_average)
     predictions = logits.argmax(axis=1)
     metrics = classification_metrics(dataset.labels, predictions, class_names)
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -132,7 +134,8 @@ def main(argv=None):
     config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,
                          max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
-                         patience=arguments.patience, seed=arguments.seed)
+                         patience=arguments.patience, seed=arguments.seed,
+                         flip_average=arguments.flip_average)
     trainer = Trainer(model, config, out_dir, class_names, mean, std,
                       progress=not arguments.no_progress,
                       snapshot_epochs=arguments.snapshot_epochs,
@@ -149,7 +152,7 @@ def main(argv=None):
     # the best epoch's weights, as best.npz holds them
     model.load(os.path.join(out_dir, "best.npz"))
     results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
-                                            "validation")}
+                                            "validation", config.flip_average)}
     report = [format_report(results["validation"], title=f"validation (best epoch "
                                                           f"{trainer.best_epoch})")]
     test_dir = os.path.join(root, "test")
@@ -158,7 +161,8 @@ def main(argv=None):
         if test_set.class_names != class_names:
             print(f"warning: {test_dir} classes differ from train; test skipped", file=sys.stderr)
         else:
-            results["test"] = evaluate_split(model, test_set, mean, std, class_names, out_dir, "test")
+            results["test"] = evaluate_split(model, test_set, mean, std, class_names, out_dir, "test",
+                                             config.flip_average)
             report.append(format_report(results["test"], title="test"))
     results.update(
         best_epoch=trainer.best_epoch, epochs_run=len(history),

@@ -30,10 +30,10 @@ COLUMNS = ["trial", "lr", "weight_decay", "dropout", "width", "max_shift", "colo
 
 def sample_trial(rng):
     """One point of the search space (log-uniform for rates, choices for sizes)."""
-    return {"lr": float(np.exp(rng.uniform(np.log(0.01), np.log(0.3)))),
+    return {"lr": float(np.exp(rng.uniform(np.log(0.01), np.log(0.2)))),
             "weight_decay": float(np.exp(rng.uniform(np.log(5e-5), np.log(3e-3)))),
             "dropout": float(rng.choice([0.0, 0.1, 0.2, 0.3, 0.5])),
-            "width": int(rng.choice([16, 24, 32])),
+            "width": int(rng.choice([12, 16, 20])),
             "max_shift": int(rng.choice([0, 2, 4, 6])),
             "color_jitter": float(rng.choice([0.0, 0.1, 0.2]))}
 

@@ -34,13 +34,17 @@ def evaluate_command(arguments):
         return 2
     # the data folder may hold a subset of the classes: map its indices onto the model's
     to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
+    # the checkpoint says how its model predicts; the command line may override it
+    flip_average = (meta.get("flip_average", False) if arguments.flip_average is None
+                    else arguments.flip_average)
     labels = to_model_index[dataset.labels]
     logits = predict_logits(model, dataset.images, np.array(meta["mean"], dtype=np.float32),
                             np.array(meta["std"], dtype=np.float32), arguments.batch_size,
-                            flip_average=arguments.flip_average)
+                            flip_average=flip_average)
     metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
     metrics["checkpoint"] = str(arguments.checkpoint)
     metrics["data"] = str(arguments.data)
+    metrics["flip_average"] = bool(flip_average)
     if arguments.json:
         print(json.dumps(metrics))
     else:
@@ -60,8 +64,9 @@ def main(argv=None):
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--backend", default=None, help="numpy, numba (default: $MINICNN_BACKEND)")
     evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--flip-average", action="store_true",
-                          help="average each image's logits with its mirror image's")
+    evaluate.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
+                          help="average each image's logits with its mirror image's "
+                               "(default: as the checkpoint was trained to predict)")
     arguments = parser.parse_args(argv)
     if arguments.command == "evaluate":
         return evaluate_command(arguments)

@@ -50,6 +50,7 @@ class TrainConfig:
     patience: int = 0                # early stopping: epochs without improvement (0: off)
     seed: int = 0
     eval_batch_size: int = 256
+    flip_average: bool = True        # predict with the mean logits of each image and its mirror
 
     def __post_init__(self):
         checks = [("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1),
@@ -176,7 +177,7 @@ class Trainer:
     def end_epoch(self, row, val_set):
         started = time.perf_counter()
         logits = predict_logits(self.model, val_set.images, self.mean, self.std,
-                                self.config.eval_batch_size)
+                                self.config.eval_batch_size, self.config.flip_average)
         predictions = logits.argmax(axis=1)
         metrics = classification_metrics(val_set.labels, predictions, self.class_names)
         row.update(val_loss=mean_cross_entropy(logits, val_set.labels),
@@ -205,7 +206,8 @@ class Trainer:
     # --- checkpoints ----------------------------------------------------------
     def checkpoint_meta(self):
         return {"kind": "minicnn-classifier", "class_names": self.class_names,
-                "mean": self.mean.tolist(), "std": self.std.tolist(), "epoch": self.epoch,
+                "mean": self.mean.tolist(), "std": self.std.tolist(),
+                "flip_average": self.config.flip_average, "epoch": self.epoch,
                 "step": self.step, "best_score": self.best_score, "best_epoch": self.best_epoch,
                 "history": self.history, "config": dataclasses.asdict(self.config),
                 "data_rng_state": self.data_rng.bit_generator.state, **self.extra_meta}

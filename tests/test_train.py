@@ -149,6 +149,14 @@ def test_evaluate_cli_prints_one_json_object(tmp_path, monkeypatch):
     assert report["accuracy"] == pytest.approx(np.trace(confusion) / 12)
     assert {name: row["support"] for name, row in report["per_class"].items()} == \
         {"red": 4, "green": 4, "blue": 4}
+    assert report["flip_average"] is True  # the checkpoint's own setting (TrainConfig default)
+
+    plain = subprocess.run(
+        [sys.executable, "-m", "minicnn", "evaluate", "--checkpoint", str(tmp_path / "run" / "best.npz"),
+         "--data", str(tmp_path / "test"), "--json", "--no-flip-average"],
+        capture_output=True, text=True, cwd=REPO_ROOT,
+        env={**os.environ, "MINICNN_CACHE_DIR": str(tmp_path / "cache")})
+    assert json.loads(plain.stdout)["flip_average"] is False
 
 
 def test_evaluate_cli_reports_a_missing_folder(tmp_path):
