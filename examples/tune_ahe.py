@@ -129,7 +129,7 @@ def main(argv=None):
                              weight_decay=point["weight_decay"], max_shift=point["max_shift"],
                              color_jitter=point["color_jitter"], seed=arguments.seed)
         trainer = Trainer(model, config, os.path.join(arguments.out, f"trial-{trial:02d}"),
-                          dataset.class_names, mean, std)
+                          dataset.class_names, mean, std, progress=False)
         status = "ok"
         try:
             trainer.fit(train_set, val_set)
