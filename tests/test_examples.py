@@ -1,0 +1,38 @@
+"""The example scripts as a user runs them."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO_ROOT, SHARED_DATA
+
+
+def run_example(script, *arguments, cwd):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "examples" / script), *arguments],
+                          capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "AHE64_DIR": ""})
+
+
+def test_train_ahe_without_data_says_where_it_looked_and_how_to_get_it(tmp_path):
+    result = run_example("train_ahe.py", "--data", str(tmp_path / "missing"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "missing") in result.stderr
+    assert "kaggle" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_train_ahe_quick_run_writes_every_output(tmp_path):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the AHE64 dataset is not at {SHARED_DATA}")
+    result = run_example("train_ahe.py", "--data", str(SHARED_DATA), "--quick", "--no-progress",
+                         "--out", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("best.npz", "last.npz", "history.json", "curves.png", "confusion_matrix.png",
+                 "misclassified.png", "metrics.json", "classification_report.txt"):
+        assert (tmp_path / "run" / name).stat().st_size > 0, name
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    # 10 classes: a model that learned nothing would sit near 0.1
+    assert metrics["validation"]["accuracy"] > 0.25
