@@ -28,7 +28,7 @@ from minicnn import CheckpointError, Sequential
 from minicnn.evaluate import predict_logits
 from minicnn.models import read_checkpoint_meta
 from minicnn.visualize import REGULARIZED, generate_class_images
-from minicnn.visualize.deconv import softmax
+from minicnn.evaluate import softmax
 from minicnn.visualize.images import load_png, save_png
 from minicnn.visualize.plots import plot_class_images, plot_generation_history, save_animation
 

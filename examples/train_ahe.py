@@ -25,7 +25,7 @@ import minicnn
 from minicnn.architectures import ahe_network
 from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
-                              plot_misclassified, predict_logits)
+                              plot_misclassified, predict_logits, softmax)
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
@@ -93,8 +93,7 @@ def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag, flip_av
     logits = predict_logits(model, dataset.images, mean, std, flip_average=flip_average)
     predictions = logits.argmax(axis=1)
     metrics = classification_metrics(dataset.labels, predictions, class_names)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    probabilities = softmax(logits)
     suffix = "" if tag == "validation" else f"_{tag}"
     plot_confusion_matrix(metrics["confusion_matrix"], class_names,
                           os.path.join(out_dir, f"confusion_matrix{suffix}.png"),

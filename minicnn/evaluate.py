@@ -6,6 +6,7 @@
 import numpy as np
 
 from .data import normalize
+from .layers.im2col import array_module
 
 
 def predict_logits(model, images, mean, std, batch_size=256, flip_average=False):
@@ -29,11 +30,21 @@ def predict_logits(model, images, mean, std, batch_size=256, flip_average=False)
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
 
 
-def mean_cross_entropy(logits, labels):
-    """Mean softmax cross-entropy of host logits, for reporting (float64, stable)."""
-    logits = logits.astype(np.float64)
+def log_softmax(logits):
+    """(N, K) logits -> log-probabilities; shifting by the row maximum keeps exp() finite."""
+    xp = array_module(logits)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(logits):
+    """(N, K) logits -> probabilities (rows sum to 1)."""
+    return array_module(logits).exp(log_softmax(logits))
+
+
+def mean_cross_entropy(logits, labels):
+    """Mean softmax cross-entropy of host logits, for reporting (float64)."""
+    log_probs = log_softmax(logits.astype(np.float64))
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 

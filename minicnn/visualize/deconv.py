@@ -45,7 +45,6 @@ import numpy as np
 
 from ..layers import (RELU_RULES, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D,
                       MaxPool2D, ReLU)
-from ..layers.im2col import array_module
 
 # Layers that act on each position separately: they keep the receptive field as it is.
 POINTWISE_LAYERS = (BatchNorm2D, ReLU, Dropout)
@@ -86,13 +85,6 @@ def layer_index(model, layer):
 def logits_index(model):
     """Index of the layer that outputs the logits (the last one before the loss)."""
     return len(model.layers) - (2 if model.loss_layer is not None else 1)
-
-
-def softmax(logits):
-    """(N, K) logits -> probabilities; shifting by the row maximum keeps exp() finite."""
-    xp = array_module(logits)
-    exponentials = xp.exp(logits - logits.max(axis=1, keepdims=True))
-    return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
 def forward_collect(model, x, indices):

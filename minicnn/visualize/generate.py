@@ -49,7 +49,8 @@ import numpy as np
 
 from ..data import normalize
 from ..layers.im2col import array_module
-from .deconv import backward_walk, forward_to, logits_index, softmax
+from ..evaluate import softmax
+from .deconv import backward_walk, forward_to, logits_index
 from .images import pixel_bounds, to_uint8
 
 

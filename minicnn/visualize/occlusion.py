@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import normalize
-from .deconv import feature_layers, forward_collect, layer_index, logits_index, softmax
+from ..evaluate import softmax
+from .deconv import feature_layers, forward_collect, layer_index, logits_index
 
 
 @dataclass
