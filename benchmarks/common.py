@@ -40,16 +40,10 @@ def forward_gflop_per_image(image_size=64):
 
 
 def minicnn_reference(backend, image_size=64, seed=0):
-    """The reference network as a minicnn Sequential, and its SGD optimizer."""
-    from minicnn import (Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
-                         SoftmaxCrossEntropy, optim)
-    layers = []
-    for c_in, c_out in zip(CHANNELS, CHANNELS[1:]):
-        layers += [Conv2D(c_in, c_out, 3, padding=1), ReLU(), MaxPool2D(2)]
-    side = image_size // 16
-    layers += [Flatten(), Dense(CHANNELS[-1] * side * side, HIDDEN), ReLU(), Dropout(0.5),
-               Dense(HIDDEN, CLASSES), SoftmaxCrossEntropy()]
-    model = Sequential(layers, backend=backend, seed=seed)
+    """The reference network (minicnn.architectures) as a Sequential, and its SGD optimizer."""
+    from minicnn import optim
+    from minicnn.architectures import reference_network
+    model = reference_network(CLASSES, backend=backend, seed=seed, image_size=image_size)
     return model, optim.SGD(LEARNING_RATE, momentum=MOMENTUM)
 
 

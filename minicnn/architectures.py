@@ -8,16 +8,18 @@ from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool
 from .models import Sequential
 
 
-def reference_network(num_classes=10, backend=None, seed=0):
+def reference_network(num_classes=10, backend=None, seed=0, image_size=64):
     """Four blocks of conv 3x3 + ReLU + max-pool 2 (32, 64, 128, 256 channels), then
-    Dense(4096, 256), ReLU, Dropout(0.5), Dense(256, classes). Input (N, 3, 64, 64)."""
+    Dense(256 * (S/16)^2, 256), ReLU, Dropout(0.5), Dense(256, classes).
+    Input (N, 3, S, S), S = image_size (64: Dense(4096, 256))."""
     layers = []
     channels_in = 3
     for channels in (32, 64, 128, 256):
         layers += [Conv2D(channels_in, channels, 3, padding=1), ReLU(), MaxPool2D(2)]
         channels_in = channels
-    layers += [Flatten(), Dense(256 * 4 * 4, 256), ReLU(), Dropout(0.5), Dense(256, num_classes),
-               SoftmaxCrossEntropy()]
+    side = image_size // 16  # four 2x2 pools
+    layers += [Flatten(), Dense(256 * side * side, 256), ReLU(), Dropout(0.5),
+               Dense(256, num_classes), SoftmaxCrossEntropy()]
     return Sequential(layers, backend=backend, seed=seed)
 
 
