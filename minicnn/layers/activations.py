@@ -30,9 +30,7 @@ class ReLU(Layer):
     """out = max(x, 0), elementwise; any shape."""
 
     def forward(self, x):
-        if not hasattr(x, "dtype") or x.dtype.kind != "f":
-            raise TypeError(f"ReLU expects a floating-point array, got "
-                            f"{getattr(x, 'dtype', type(x).__name__)}")
+        self.check_floating(x)
         out, self.mask = self.backend.relu_forward(x)
         return out
 

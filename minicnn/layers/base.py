@@ -106,10 +106,15 @@ class Layer:
                 raise ShapeError(f"{name} expects input of shape {expected} with "
                                  f"{axis_name}={size}, got shape {tuple(shape)} "
                                  f"({axis_name}={actual})")
-        if x.dtype.kind != "f":
-            raise TypeError(f"{name} expects a floating-point input (float32 or "
-                            f"float64), got dtype {x.dtype}")
+        self.check_floating(x)
         self.follow_dtype(x.dtype)
+
+    def check_floating(self, x):
+        """Reject anything but a float32 / float64 array, naming what came instead."""
+        if not hasattr(x, "dtype") or x.dtype.kind != "f":
+            got = f"dtype {x.dtype}" if hasattr(x, "dtype") else type(x).__name__
+            raise TypeError(f"{type(self).__name__} expects a floating-point input (float32 or "
+                            f"float64), got {got}")
 
     def follow_dtype(self, dtype):
         """Cast the parameters to the input dtype (say so, never silently)."""

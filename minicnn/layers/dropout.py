@@ -22,9 +22,7 @@ class Dropout(Layer):
         return {"p": self.p}
 
     def forward(self, x):
-        if not hasattr(x, "dtype") or x.dtype.kind != "f":
-            raise TypeError(f"Dropout expects a floating-point array, got "
-                            f"{getattr(x, 'dtype', type(x).__name__)}")
+        self.check_floating(x)
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
