@@ -30,9 +30,9 @@ def assert_passes(report, expect_no_kinks=True):
 
 
 @pytest.mark.parametrize("config", CONV_CONFIGS, ids=lambda c: "N{}C{}F{}_{}x{}_k{}s{}p{}".format(*c))
-def test_conv2d_gradients(config, rng):
+def test_conv2d_gradients(config, rng, backend_name):
     batch, channels_in, channels_out, height, width, kernel, stride, padding = config
-    layer = on_backend(Conv2D(channels_in, channels_out, kernel, stride, padding), "numpy")
+    layer = on_backend(Conv2D(channels_in, channels_out, kernel, stride, padding), backend_name)
     layer.params["b"][:] = rng.standard_normal(channels_out)
     x = rng.standard_normal((batch, channels_in, height, width))
     assert_passes(check_layer(layer, x))
