@@ -26,6 +26,7 @@ from minicnn.architectures import ahe_network
 from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
                               plot_misclassified, predict_logits, softmax)
+from minicnn.models import CheckpointError
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
@@ -144,6 +145,9 @@ def main(argv=None):
                                   "dropout": arguments.dropout})
     try:
         history = trainer.fit(train_set, val_set, resume=arguments.resume)
+    except CheckpointError as error:  # --resume without a usable last.npz
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 3

@@ -25,7 +25,7 @@ import numpy as np
 
 from .data import augment_batch, iterate_batches, normalize
 from .evaluate import classification_metrics, mean_cross_entropy, plot_curves, predict_logits
-from .models import atomic_write_text
+from .models import CheckpointError, atomic_write_text
 from .optim import SGD, ConstantLR, CosineLR, OneCycleLR, StepLR, WarmupLR
 
 
@@ -217,12 +217,12 @@ class Trainer:
 
     def resume_from(self, path):
         if not os.path.exists(path):
-            raise FileNotFoundError(f"cannot resume: no checkpoint at {path}")
+            raise CheckpointError(f"cannot resume: no checkpoint at {path}")
         meta = self.model.load(path, optimizer=self.optimizer)
         saved_config = meta["config"]
         for field in ("batch_size", "seed", "lr", "schedule"):
             if saved_config[field] != getattr(self.config, field):
-                raise ValueError(f"cannot resume {path}: it was trained with {field}="
+                raise CheckpointError(f"cannot resume {path}: it was trained with {field}="
                                  f"{saved_config[field]!r}, this run asks for "
                                  f"{getattr(self.config, field)!r}")
         self.epoch, self.step = meta["epoch"], meta["step"]

@@ -23,6 +23,16 @@ def test_train_ahe_without_data_says_where_it_looked_and_how_to_get_it(tmp_path)
     assert "Traceback" not in result.stderr
 
 
+def test_train_ahe_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the AHE64 dataset is not at {SHARED_DATA}")
+    result = run_example("train_ahe.py", "--data", str(SHARED_DATA), "--quick", "--resume",
+                         "--no-progress", "--out", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot resume: no checkpoint at" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_train_ahe_quick_run_writes_every_output(tmp_path):
     if not SHARED_DATA.is_dir():
