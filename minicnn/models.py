@@ -11,11 +11,11 @@ file and renamed over the target, so a crash never leaves a half-written file.
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from . import layers as layer_module
+from .atomic import atomic_savez
 from .backend import get_backend
 from .layers.base import Layer
 
@@ -264,38 +264,6 @@ def read_checkpoint(path):
     if "architecture" not in arrays:
         raise CheckpointError(f"{path} is not a minicnn checkpoint (no architecture inside)")
     return arrays
-
-
-def atomic_savez(path, arrays):
-    """np.savez to a temporary file in the same folder, then rename it over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def atomic_write_text(path, text):
-    """Write a text file through a temporary file and a rename: never half-written."""
-    path = os.fspath(path)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def read_checkpoint_meta(path):

@@ -25,7 +25,8 @@ import numpy as np
 
 from .data import augment_batch, iterate_batches, normalize
 from .evaluate import classification_metrics, mean_cross_entropy, plot_curves, predict_logits
-from .models import CheckpointError, atomic_write_text
+from .atomic import atomic_write_text
+from .models import CheckpointError
 from .optim import SGD, ConstantLR, CosineLR, OneCycleLR, StepLR, WarmupLR
 
 

@@ -30,13 +30,13 @@ Why it is safe
 """
 import hashlib
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_savez
 from .dataset import ImageDataset, LoadReport
 
 # Bump when the stored arrays or the decoding change, so old caches are rebuilt.
@@ -108,15 +108,8 @@ def write_cached_dataset(path, dataset, fingerprint_value):
               "resized": np.array(report.resized),
               "converted_to_rgb": np.array(report.converted_to_rgb),
               "skipped": np.array(report.skipped, dtype=str)}
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
+        atomic_savez(path, arrays)
     except OSError as error:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
         warnings.warn(f"could not write the cache file {path} ({error}); the next load will "
                       "decode the images again", stacklevel=3)
