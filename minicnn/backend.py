@@ -12,9 +12,17 @@ Backends
 ``numba``  the same maths through the fast paths of ``minicnn/kernels/``:
            Numba kernels, and convolutions in cache-sized chunks with one
            large GEMM each. Every fast path is tested equal to its NumPy twin.
+``cupy``   arrays on an NVIDIA GPU (``xp = cupy``), with the CUDA kernels of
+           ``minicnn/kernels/cupy_kernels.py`` for im2col / col2im and pooling.
+           Needs the optional extra: ``pip install -e ".[gpu]"``.
 
 Choose one by argument, ``get_backend("numba")``, or with the environment
 variable ``MINICNN_BACKEND``.
+
+Arrays cross between host and device only through ``to_device`` and
+``to_host``. A device backend is asynchronous: reading a value on the host
+(``float(loss)``, ``to_host``) waits for the GPU, so training code reads
+the loss once every few steps, not once per step.
 """
 import os
 
@@ -36,13 +44,13 @@ class Backend:
     """
 
     name = "numpy"
+    xp = np
     # arrays live in host memory, so a value check (labels in range) costs no device sync
     host_memory = True
 
     def __init__(self, seed=0, dtype="float32"):
         if str(dtype) not in FLOAT_DTYPES:
             raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}")
-        self.xp = np
         self.dtype = np.dtype(dtype)
         self.seed(seed)
 
@@ -54,11 +62,17 @@ class Backend:
         """Restart the RNG stream from ``seed``."""
         self.rng = np.random.default_rng(seed)
 
+    def random(self, shape, dtype):
+        """Uniform samples in [0, 1) as a backend array (Dropout's masks)."""
+        return self.rng.random(shape, dtype=dtype)
+
     def get_rng_state(self):
         """A JSON-serialisable snapshot of the RNG, for exact resume."""
         return self.rng.bit_generator.state
 
     def set_rng_state(self, state):
+        # a checkpoint saved on a device backend: its host stream continues here
+        state = state.get("host", state)
         self.rng.bit_generator.state = state
 
     # --- moving arrays ----------------------------------------------------
@@ -69,6 +83,10 @@ class Backend:
     def to_host(self, array):
         """Backend array -> NumPy array (the only way data leaves)."""
         return np.asarray(array)
+
+    def memory_stats(self):
+        """Bytes held by the backend's memory pool: {} on the host (the OS keeps the books)."""
+        return {}
 
     # --- hot loops: the readable NumPy versions -------------------------
     # The numba backend overrides each of these with its fast path.
@@ -166,6 +184,110 @@ class NumbaBackend(Backend):
         return self._kernels.maxpool_backward(dout, switches, x_shape, kernel_size, stride)
 
 
+class DeviceBackend(Backend):
+    """Arrays in device memory, reached through a CuPy-compatible array module ``xp``.
+
+    The hot loops are the readable versions, run with ``xp``; ``CupyBackend``
+    adds CUDA kernels. The test suite runs this class with a strict stand-in
+    for CuPy (tests/fakecupy.py) to prove the engine never touches device
+    arrays with NumPy and never waits for the device inside a training step.
+
+    Randomness comes in two streams:
+
+    * ``rng``, a NumPy generator on the host, draws the initial weights, so a
+      given seed starts a model with the same weights on every backend;
+    * the device stream behind ``random()`` (Dropout's masks). Draw k comes
+      from a fresh Philox generator seeded with (seed, k): the state is two
+      integers, so a checkpoint resumes the stream exactly.
+    """
+
+    host_memory = False
+
+    def __init__(self, xp, name, seed=0, dtype="float32"):
+        self.xp = xp
+        self.name = name
+        super().__init__(seed=seed, dtype=dtype)
+
+    def seed(self, seed):
+        self.rng = np.random.default_rng(seed)
+        # no seed (fresh entropy): the device stream takes a fresh seed from the host one
+        self.device_seed = int(seed) if seed is not None else int(self.rng.integers(2**63))
+        self.device_draws = 0
+
+    def random(self, shape, dtype):
+        random = self.xp.random
+        generator = random.Generator(random.Philox4x3210([self.device_seed, self.device_draws]))
+        self.device_draws += 1
+        return generator.random(shape, dtype=dtype)
+
+    def get_rng_state(self):
+        return {"host": self.rng.bit_generator.state, "device_seed": self.device_seed,
+                "device_draws": self.device_draws}
+
+    def set_rng_state(self, state):
+        if "host" not in state:
+            # a checkpoint from a host backend: its stream seeds the host side;
+            # the device stream (which has no CPU counterpart) restarts
+            self.rng.bit_generator.state = state
+            self.device_draws = 0
+            return
+        self.rng.bit_generator.state = state["host"]
+        self.device_seed = int(state["device_seed"])
+        self.device_draws = int(state["device_draws"])
+
+    def to_device(self, array, dtype=None):
+        return self.xp.asarray(array, dtype=dtype)
+
+    def to_host(self, array):
+        return self.xp.asnumpy(array)
+
+    def memory_stats(self):
+        """The memory pool's books: bytes in live arrays, and bytes held from the device."""
+        pool = self.xp.get_default_memory_pool()
+        return {"used_bytes": int(pool.used_bytes()), "total_bytes": int(pool.total_bytes())}
+
+
+class CupyBackend(DeviceBackend):
+    """CuPy on an NVIDIA GPU: float32, cuBLAS for the GEMMs, our CUDA kernels for
+    im2col / col2im and pooling (minicnn/kernels/cupy_kernels.py, each tested
+    equal to its NumPy twin in tests/test_cupy_kernels.py, which needs a GPU).
+
+    CuPy's memory pool (on by default) keeps freed device memory for the next
+    step; ``memory_stats()`` reports it.
+    """
+
+    def __init__(self, seed=0, dtype="float32"):
+        try:
+            import cupy
+        except ImportError as error:
+            raise ImportError(
+                "the cupy backend needs CuPy, which is not installed: install the GPU extra "
+                "with  pip install -e \".[gpu]\"  (cupy-cuda12x>=14, for CUDA 12 drivers), "
+                "or use --backend numba on the CPU") from error
+        if not cupy.is_available():
+            raise RuntimeError("the cupy backend needs an NVIDIA GPU with a working CUDA driver; "
+                               "CuPy is installed but finds no usable GPU (use --backend numba)")
+        super().__init__(cupy, "cupy", seed=seed, dtype=dtype)
+        from .kernels import cupy_kernels
+        self._kernels = cupy_kernels
+
+    def conv2d_forward(self, x, weight, bias, stride, padding):
+        return self._kernels.conv2d_forward(x, weight, bias, stride, padding)
+
+    def conv2d_parameter_gradients(self, dout, saved, weight_shape, stride, padding, with_bias):
+        return self._kernels.conv2d_parameter_gradients(dout, saved, weight_shape, stride,
+                                                        padding, with_bias)
+
+    def conv2d_transpose(self, y, weight, x_shape, stride, padding):
+        return self._kernels.conv2d_transpose(y, weight, x_shape, stride, padding)
+
+    def maxpool_forward(self, x, kernel_size, stride):
+        return self._kernels.maxpool_forward(x, kernel_size, stride)
+
+    def maxpool_backward(self, dout, switches, x_shape, kernel_size, stride):
+        return self._kernels.maxpool_backward(dout, switches, x_shape, kernel_size, stride)
+
+
 def get_backend(name=None, seed=0, dtype="float32"):
     """Make a backend by name; ``None`` reads ``$MINICNN_BACKEND`` (default "numpy")."""
     if isinstance(name, Backend):
@@ -178,8 +300,7 @@ def get_backend(name=None, seed=0, dtype="float32"):
     if name == "numba":
         return NumbaBackend(seed=seed, dtype=dtype)
     if name == "cupy":
-        raise NotImplementedError(
-            "the cupy backend is not built yet (issue 6); use 'numpy' or 'numba'")
+        return CupyBackend(seed=seed, dtype=dtype)
     raise ValueError(f"unknown backend {name!r}: choose one of {BACKEND_NAMES}"
                      " (argument or $MINICNN_BACKEND)")
 

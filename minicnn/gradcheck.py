@@ -158,15 +158,17 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None,
     _cast_params(layer, x.dtype)
     # a stream of its own, so dout never equals an x drawn with the same seed
     rng = np.random.default_rng([seed, 0x6772616463686B])
-    extra = () if labels is None else (labels,)
+    # x and dout live on the host, where they are perturbed; the layer gets device copies
+    to_device = _device_of(layer)
+    extra = () if labels is None else (to_device(labels),)
 
     def run(input_array):
-        return layer.forward(input_array, *extra)
+        return layer.forward(to_device(input_array), *extra)
 
     out = np.asarray(_host(run(x)))
     if labels is None:
         dout = rng.standard_normal(out.shape).astype(x.dtype)
-        dx = layer.backward(dout)
+        dx = layer.backward(to_device(dout))
     else:
         dout = np.ones(out.shape, dtype=x.dtype)
         dx = layer.backward()
@@ -189,6 +191,12 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None,
             lambda _: run(x), array, dout, h, coordinates)
         report.add(tensor, analytic[tensor], numerical, kinks, coordinates)
     return report
+
+
+def _device_of(layer):
+    """The layer backend's to_device, or no conversion for a layer without a backend."""
+    backend = getattr(layer, "backend", None)
+    return getattr(backend, "to_device", lambda array: array)
 
 
 def _host(array):

@@ -130,9 +130,13 @@ class Sequential:
             layer.astype(dtype)
         return self
 
-    def to(self, backend):
-        """Move the model, with everything its layers own, onto another backend."""
+    def to(self, backend, optimizer=None):
+        """Move the model onto another backend: weights, gradients, BatchNorm's running
+        statistics and, given its ``optimizer``, the optimizer's moments too."""
         backend = get_backend(backend)
+        if optimizer is not None:
+            old = self.backend
+            optimizer.map_state(lambda array: backend.to_device(old.to_host(array)))
         for layer in self.layers:
             layer.to_backend(backend)
         self.backend = backend

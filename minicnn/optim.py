@@ -53,6 +53,12 @@ class Optimizer:
             slots[key][...] = 0
         return slots[key]
 
+    def map_state(self, function):
+        """Replace every state array by ``function(array)`` (moving it to another backend)."""
+        for slots in self.state.values():
+            for key, value in slots.items():
+                slots[key] = function(value)
+
     # --- checkpoints ----------------------------------------------------------
     def state_dict(self):
         """(config JSON-able dict, {"slot.key": array}) for a checkpoint."""

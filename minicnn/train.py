@@ -82,11 +82,15 @@ class Trainer:
 
     ``callbacks``: functions ``callback(trainer, epoch, batch)`` called after every
     batch (for tests and tools that watch a run). ``snapshot_epochs``: epochs whose
-    checkpoint is also kept, as ``epoch<E>.npz``.
+    checkpoint is also kept, as ``epoch<E>.npz``. ``sync_every``: the loss and
+    accuracy of the steps stay on the device and are read (and checked for
+    NaN) once per this many steps.
     """
 
     def __init__(self, model, config, out_dir, class_names, mean, std, callbacks=(),
-                 progress=True, extra_meta=None, snapshot_epochs=()):
+                 progress=True, extra_meta=None, snapshot_epochs=(), sync_every=10):
+        if not isinstance(sync_every, int) or sync_every < 1:
+            raise ValueError(f"Trainer sync_every must be an integer >= 1, got {sync_every!r}")
         if model.loss_layer is None:
             raise ValueError("Trainer needs a model that ends with SoftmaxCrossEntropy")
         self.model = model
@@ -99,6 +103,7 @@ class Trainer:
         self.progress = progress
         self.extra_meta = dict(extra_meta or {})
         self.snapshot_epochs = frozenset(snapshot_epochs)
+        self.sync_every = sync_every
         self.optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.nesterov,
                              weight_decay=config.weight_decay)
         # shuffling and augmentation draw from their own seeded stream
@@ -140,7 +145,8 @@ class Trainer:
         config, model, backend = self.config, self.model, self.model.backend
         model.train()
         started = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
+        totals = {"loss": 0.0, "correct": 0, "seen": 0}
+        window = []   # (batch index, loss, number correct, batch size), still on the device
         batches = iterate_batches(len(train_set), config.batch_size, rng=self.data_rng, shuffle=True)
         bar = progress_bar(total=steps_per_epoch, enabled=self.progress,
                            desc=f"epoch {self.epoch}/{config.epochs}")
@@ -148,32 +154,52 @@ class Trainer:
             images = normalize(train_set.images[indices], self.mean, self.std)
             images = augment_batch(images, self.data_rng, flip=config.flip,
                                    max_shift=config.max_shift, color_jitter=config.color_jitter)
-            labels = train_set.labels[indices]
+            labels = backend.to_device(train_set.labels[indices])
             self.optimizer.lr = schedule(self.step)
-            loss = model.forward(backend.to_device(images), backend.to_device(labels))
-            loss_value = float(loss)  # one host read per step: the NaN guard needs it
+            loss = model.forward(backend.to_device(images), labels)
+            model.backward()
+            self.optimizer.step(model)
+            self.step += 1
+            correct = (model.loss_layer.probs.argmax(axis=1) == labels).sum()
+            window.append((batch_index, loss, correct, len(indices)))
+            if len(window) == self.sync_every or batch_index == steps_per_epoch:
+                self.read_window(window, totals)
+                window = []
+                elapsed = time.perf_counter() - started
+                bar.set_postfix(loss=f"{totals['loss'] / totals['seen']:.3f}",
+                                acc=f"{totals['correct'] / totals['seen']:.3f}",
+                                img_s=f"{totals['seen'] / elapsed:.0f}",
+                                lr=f"{self.optimizer.lr:.3g}", refresh=False)
+            bar.update(1)
+            for callback in self.callbacks:
+                callback(self, self.epoch, batch_index)
+        bar.close()
+        seconds = time.perf_counter() - started
+        seen = totals["seen"]
+        return {"epoch": self.epoch, "train_loss": totals["loss"] / seen,
+                "train_accuracy": totals["correct"] / seen, "lr": self.optimizer.lr,
+                "train_seconds": seconds, "images_per_second": seen / seconds}
+
+    def read_window(self, window, totals):
+        """Bring the losses and hit counts of the last few steps to the host in one read.
+
+        On a GPU every host read waits for the device to finish, so the loop
+        reads once per ``sync_every`` steps, not once per step. This is also
+        the NaN guard: the first non-finite loss stops training, naming its batch.
+        """
+        xp = self.model.backend.xp
+        losses = xp.stack([loss for _, loss, _, _ in window])
+        stats = self.model.backend.to_host(xp.stack(
+            [losses, xp.stack([correct for _, _, correct, _ in window]).astype(losses.dtype)]))
+        for (batch_index, _, _, size), loss_value, correct in zip(window, *stats):
             if not math.isfinite(loss_value):
                 raise TrainingDiverged(
                     f"loss became {loss_value} at epoch {self.epoch}, batch {batch_index} "
                     f"(lr {self.optimizer.lr:.3g}); stopped. The last good checkpoint, "
                     f"{self.path('last.npz')}, is kept. Try a lower --lr.")
-            model.backward()
-            self.optimizer.step(model)
-            self.step += 1
-            predictions = backend.to_host(model.loss_layer.probs.argmax(axis=1))
-            loss_sum += loss_value * len(indices)
-            correct += int(np.sum(predictions == labels))
-            seen += len(indices)
-            elapsed = time.perf_counter() - started
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                            img_s=f"{seen / elapsed:.0f}", lr=f"{self.optimizer.lr:.3g}")
-            for callback in self.callbacks:
-                callback(self, self.epoch, batch_index)
-        bar.close()
-        seconds = time.perf_counter() - started
-        return {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
-                "lr": self.optimizer.lr, "train_seconds": seconds, "images_per_second": seen / seconds}
+            totals["loss"] += float(loss_value) * size
+            totals["correct"] += int(correct)
+            totals["seen"] += size
 
     def end_epoch(self, row, val_set):
         started = time.perf_counter()

@@ -32,7 +32,7 @@ class Dropout(Layer):
                                  f" but the input has shape {tuple(x.shape)}")
             keep = self.fixed_mask
         else:
-            keep = self.backend.rng.random(x.shape, dtype=x.dtype) >= self.p
+            keep = self.backend.random(x.shape, x.dtype) >= self.p
         # the scaled mask is exactly d(out)/d(x), so backward is one multiply
         self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self.mask

@@ -13,16 +13,22 @@ positions are exactly ``x_padded[:, :, i : i + stride*out_h : stride,
 j : j + stride*out_w : stride]``. The fast path is
 ``minicnn/kernels/im2col_numba.py``. See docs/layers.md for a sketch.
 """
+import importlib
+
+import numpy
 
 
 def array_module(array):
-    """The array module (numpy or cupy) that owns ``array``."""
-    module = type(array).__module__.split(".")[0]
-    if module == "cupy":
-        import cupy
-        return cupy
-    import numpy
-    return numpy
+    """The array module that owns ``array``: numpy, cupy, or any module with NumPy's API.
+
+    It is the top-level package that defines the array's type, so these
+    functions run unchanged on every backend (CuPy's ``get_array_module``
+    does the same for numpy and cupy only).
+    """
+    package = type(array).__module__.split(".")[0]
+    if package in ("numpy", "builtins"):  # builtins: a Python scalar or list
+        return numpy
+    return importlib.import_module(package)
 
 
 def conv_output_size(size, kernel, stride, padding):
