@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from minicnn import CheckpointError, Sequential
+from minicnn import BackendUnavailable, CheckpointError, Sequential
 from minicnn.evaluate import predict_logits
 from minicnn.models import read_checkpoint_meta
 from minicnn.visualize import REGULARIZED, generate_class_images
@@ -81,7 +81,7 @@ def main(argv=None):
         model, meta = load_classifier(arguments.checkpoint, arguments.backend)
         second = (load_classifier(arguments.second_checkpoint, arguments.backend)
                   if arguments.second_checkpoint else None)
-    except CheckpointError as error:
+    except (BackendUnavailable, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     class_names = meta["class_names"]

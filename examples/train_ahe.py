@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 import minicnn
+from minicnn.backend import BackendUnavailable, get_backend
 from minicnn.architectures import ahe_network
 from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
@@ -115,9 +116,10 @@ def main(argv=None):
     width = arguments.width or (QUICK["width"] if arguments.quick else DEFAULTS["width"])
 
     try:
+        backend = get_backend(arguments.backend, seed=arguments.seed)
         root = find_data_dir(arguments.data)
         dataset = load_dataset(root, split="train")
-    except DataError as error:
+    except (BackendUnavailable, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if arguments.quick:
@@ -131,7 +133,7 @@ def main(argv=None):
           f"{len(class_names)} classes, from {root}", file=sys.stderr)
 
     model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
-                        backend=arguments.backend, seed=arguments.seed)
+                        backend=backend, seed=arguments.seed)
     print(model.summary((1, 3, 64, 64)), file=sys.stderr)
     config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,

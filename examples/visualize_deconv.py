@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-from minicnn import CheckpointError, Conv2D, Sequential
+from minicnn import BackendUnavailable, CheckpointError, Conv2D, Sequential
 from minicnn.data import DataError, find_data_dir, load_dataset, normalize, stratified_split
 from minicnn.models import read_checkpoint_meta
 from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
@@ -90,7 +90,7 @@ def main(argv=None):
         meta = read_checkpoint_meta(arguments.checkpoint)
         model = Sequential.from_checkpoint(arguments.checkpoint, backend=arguments.backend).eval()
         val_set = validation_split(arguments, meta)
-    except (CheckpointError, DataError, KeyError) as error:
+    except (BackendUnavailable, CheckpointError, DataError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     backend = model.backend

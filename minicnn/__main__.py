@@ -14,6 +14,7 @@ import numpy as np
 def evaluate_command(arguments):
     from .data import DataError, load_dataset
     from .evaluate import classification_metrics, format_report, predict_logits
+    from .backend import BackendUnavailable
     from .models import CheckpointError, Sequential, read_checkpoint_meta
 
     try:
@@ -23,7 +24,7 @@ def evaluate_command(arguments):
                                   "saved by the minicnn Trainer")
         model = Sequential.from_checkpoint(arguments.checkpoint, backend=arguments.backend)
         dataset = load_dataset(arguments.data, verbose=not arguments.json)
-    except (CheckpointError, DataError) as error:
+    except (BackendUnavailable, CheckpointError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     class_names = meta["class_names"]
@@ -62,7 +63,7 @@ def main(argv=None):
     evaluate.add_argument("--checkpoint", required=True, help="a .npz saved by the Trainer (best.npz)")
     evaluate.add_argument("--data", required=True, help="a folder of class folders, e.g. DIR/test")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--backend", default=None, help="numpy, numba (default: $MINICNN_BACKEND)")
+    evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
                           help="average each image's logits with its mirror image's "

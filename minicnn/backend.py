@@ -29,6 +29,10 @@ import os
 import numpy as np
 
 BACKEND_NAMES = ("numpy", "numba", "cupy")
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend asked for cannot run here (its library is missing, or no GPU)."""
 FLOAT_DTYPES = ("float32", "float64")
 
 
@@ -260,12 +264,12 @@ class CupyBackend(DeviceBackend):
         try:
             import cupy
         except ImportError as error:
-            raise ImportError(
+            raise BackendUnavailable(
                 "the cupy backend needs CuPy, which is not installed: install the GPU extra "
                 "with  pip install -e \".[gpu]\"  (cupy-cuda12x>=14, for CUDA 12 drivers), "
                 "or use --backend numba on the CPU") from error
         if not cupy.is_available():
-            raise RuntimeError("the cupy backend needs an NVIDIA GPU with a working CUDA driver; "
+            raise BackendUnavailable("the cupy backend needs an NVIDIA GPU with a working CUDA driver; "
                                "CuPy is installed but finds no usable GPU (use --backend numba)")
         super().__init__(cupy, "cupy", seed=seed, dtype=dtype)
         from .kernels import cupy_kernels
