@@ -1,14 +1,44 @@
 """Shared fixtures: backends, seeded RNGs and the location of the real dataset."""
+import contextlib
 import pathlib
 
 import numpy as np
 import pytest
 
 from minicnn import get_backend
+from minicnn.backend import DeviceBackend
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "ahe64"
 CPU_BACKENDS = ["numpy", "numba"]
+
+
+def _cupy_skip_reason():
+    """Why real CuPy cannot run here, or None when it can."""
+    try:
+        import cupy
+    except ImportError:
+        return "CuPy is not installed (pip install -e \".[gpu]\")"
+    try:
+        return None if cupy.is_available() else "CuPy finds no usable GPU"
+    except Exception as error:  # a broken driver install reports itself here
+        return f"CuPy cannot reach a GPU: {error}"
+
+
+CUPY_SKIP_REASON = _cupy_skip_reason()
+# every backend the engine must run on: fakecupy is the strict CuPy stand-in of
+# tests/fakecupy.py; real cupy joins when a GPU is there
+ALL_BACKENDS = CPU_BACKENDS + ["fakecupy", pytest.param(
+    "cupy", marks=pytest.mark.skipif(CUPY_SKIP_REASON is not None,
+                                     reason=str(CUPY_SKIP_REASON)))]
+
+
+def make_backend(name, seed=0, dtype="float32"):
+    """get_backend, plus "fakecupy": a DeviceBackend whose xp is the CuPy stand-in."""
+    if name == "fakecupy":
+        from . import fakecupy
+        return DeviceBackend(fakecupy.xp, "fakecupy", seed=seed, dtype=dtype)
+    return get_backend(name, seed=seed, dtype=dtype)
 
 
 @pytest.fixture
@@ -16,17 +46,36 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=CPU_BACKENDS)
+@pytest.fixture(params=ALL_BACKENDS)
 def backend_name(request):
     return request.param
 
 
 def on_backend(layer, name, dtype="float64"):
     """Put a standalone layer on a fresh backend of the given name and dtype."""
-    backend = get_backend(name, seed=0, dtype=dtype)
+    backend = make_backend(name, seed=0, dtype=dtype)
     layer.to_backend(backend)
     layer.astype(backend.dtype)
     return layer
+
+
+def device(owner, array):
+    """A host array as an array of ``owner``'s backend (owner: a layer, model or backend)."""
+    backend = getattr(owner, "backend", owner)
+    return backend.to_device(np.asarray(array))
+
+
+def host(array):
+    """Any backend's array as a NumPy array (a host read on a GPU)."""
+    return array if isinstance(array, (np.ndarray, np.generic)) else array.get()
+
+
+def float64_forbidden(backend_name):
+    """On fakecupy: a block in which creating any float64 array is an error."""
+    if backend_name != "fakecupy":
+        return contextlib.nullcontext()
+    from . import fakecupy
+    return fakecupy.forbid_float64()
 
 
 def distinct_values(rng, shape):

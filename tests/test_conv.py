@@ -6,7 +6,7 @@ from minicnn import Conv2D
 from minicnn.layers import conv2d_naive
 from minicnn.layers.im2col import col2im, im2col
 
-from .conftest import on_backend
+from .conftest import device, host, on_backend
 
 CASES = [  # (N, C, H, W, F, kernel, stride, padding)
     (2, 3, 7, 6, 4, 3, 1, 1), (1, 2, 8, 5, 3, 5, 2, 2), (3, 1, 6, 6, 2, 1, 2, 0),
@@ -18,10 +18,11 @@ CASES = [  # (N, C, H, W, F, kernel, stride, padding)
 def test_im2col_conv_equals_naive_loops(case, rng, backend_name):
     N, C, H, W, F, kernel, stride, padding = case
     layer = on_backend(Conv2D(C, F, kernel, stride, padding), backend_name)
-    layer.params["b"][:] = rng.standard_normal(F)
+    layer.params["b"][...] = device(layer, rng.standard_normal(F))
     x = rng.standard_normal((N, C, H, W))
-    expected = conv2d_naive(x, layer.params["W"], layer.params["b"], stride, padding)
-    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+    expected = conv2d_naive(x, host(layer.params["W"]), host(layer.params["b"]), stride, padding)
+    np.testing.assert_allclose(host(layer.forward(device(layer, x))), expected,
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -31,22 +32,21 @@ def test_conv_transpose_is_the_adjoint(case, rng, backend_name):
     layer = on_backend(Conv2D(C, F, kernel, stride, padding, bias=False), backend_name)
     x = rng.standard_normal((N, C, H, W))
     y = rng.standard_normal(layer.output_shape(x.shape))
-    left = np.sum(layer.forward(x) * y)
-    right = np.sum(x * layer.conv_transpose(y, x.shape))
+    left = np.sum(host(layer.forward(device(layer, x))) * y)
+    right = np.sum(x * host(layer.conv_transpose(device(layer, y), x.shape)))
     assert abs(left - right) <= 1e-10 * max(1.0, abs(left))
 
 
-def test_conv_transpose_leaves_grads_and_cache_alone(rng):
-    layer = on_backend(Conv2D(2, 3, 3, stride=2, padding=1), "numpy")
-    x = rng.standard_normal((2, 2, 6, 6))
-    out = layer.forward(x)
-    layer.backward(np.ones_like(out))
-    grads_before = {k: v.copy() for k, v in layer.grads.items()}
+def test_conv_transpose_leaves_grads_and_cache_alone(rng, backend_name):
+    layer = on_backend(Conv2D(2, 3, 3, stride=2, padding=1), backend_name)
+    out = layer.forward(device(layer, rng.standard_normal((2, 2, 6, 6))))
+    layer.backward(device(layer, np.ones(out.shape)))
+    grads_before = {k: host(v).copy() for k, v in layer.grads.items()}
     cache_before = layer.cache
-    layer.conv_transpose(rng.standard_normal(out.shape))
+    layer.conv_transpose(device(layer, rng.standard_normal(out.shape)))
     assert layer.cache is cache_before
     for key, value in grads_before.items():
-        np.testing.assert_array_equal(layer.grads[key], value)
+        np.testing.assert_array_equal(host(layer.grads[key]), value)
 
 
 def test_col2im_is_the_adjoint_of_im2col(rng):
@@ -65,8 +65,8 @@ def test_backward_does_not_mutate_dout(rng, backend_name):
              (Flatten(), (2, 2, 3, 3)), (Dropout(0.5), (2, 6)), (GlobalAvgPool2D(), (2, 3, 4, 4))]
     for layer, shape in cases:
         layer = on_backend(layer, backend_name)
-        out = layer.forward(rng.standard_normal(shape))
-        dout = rng.standard_normal(out.shape)
-        saved = dout.copy()
+        out = layer.forward(device(layer, rng.standard_normal(shape)))
+        saved = rng.standard_normal(out.shape)
+        dout = device(layer, saved.copy())
         layer.backward(dout)
-        np.testing.assert_array_equal(dout, saved, err_msg=type(layer).__name__)
+        np.testing.assert_array_equal(host(dout), saved, err_msg=type(layer).__name__)

@@ -8,7 +8,7 @@ from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool
                      ReLU, Sequential, SoftmaxCrossEntropy)
 from minicnn.gradcheck import check_layer
 
-from .conftest import distinct_values, on_backend, record_gradcheck
+from .conftest import device, distinct_values, host, make_backend, on_backend, record_gradcheck
 
 TOLERANCE = 1e-6
 
@@ -33,7 +33,7 @@ def assert_passes(report, expect_no_kinks=True):
 def test_conv2d_gradients(config, rng, backend_name):
     batch, channels_in, channels_out, height, width, kernel, stride, padding = config
     layer = on_backend(Conv2D(channels_in, channels_out, kernel, stride, padding), backend_name)
-    layer.params["b"][:] = rng.standard_normal(channels_out)
+    layer.params["b"][...] = device(layer, rng.standard_normal(channels_out))
     x = rng.standard_normal((batch, channels_in, height, width))
     assert_passes(check_layer(layer, x))
 
@@ -45,14 +45,14 @@ def test_maxpool_gradients(kernel, stride, shape, rng, backend_name):
     assert_passes(check_layer(layer, distinct_values(rng, shape)))
 
 
-def test_maxpool_overlapping_windows_accumulate(rng):
+def test_maxpool_overlapping_windows_accumulate(backend_name):
     """Kernel 3, stride 2: a pixel that wins two windows gets both gradients."""
-    layer = on_backend(MaxPool2D(3, 2), "numpy")
+    layer = on_backend(MaxPool2D(3, 2), backend_name)
     x = np.zeros((1, 1, 5, 5))
     x[0, 0, 2, 2] = 1.0  # the centre lies in all four 3x3 windows
-    out = layer.forward(x)
+    out = host(layer.forward(device(layer, x)))
     assert out.shape == (1, 1, 2, 2) and np.all(out == 1.0)
-    dx = layer.backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    dx = host(layer.backward(device(layer, [[[[1.0, 2.0], [3.0, 4.0]]]])))
     assert dx[0, 0, 2, 2] == 10.0
     assert np.count_nonzero(dx) == 1
 
@@ -63,49 +63,51 @@ def test_relu_gradients(rng, backend_name):
 
 
 @pytest.mark.parametrize("shape", [(1, 4), (5, 7)])
-def test_dense_gradients(shape, rng):
-    layer = on_backend(Dense(shape[1], 3), "numpy")
-    layer.params["b"][:] = rng.standard_normal(3)
+def test_dense_gradients(shape, rng, backend_name):
+    layer = on_backend(Dense(shape[1], 3), backend_name)
+    layer.params["b"][...] = device(layer, rng.standard_normal(3))
     assert_passes(check_layer(layer, rng.standard_normal(shape)))
 
 
-def test_flatten_gradients(rng):
-    layer = Flatten()
+def test_flatten_gradients(rng, backend_name):
+    layer = on_backend(Flatten(), backend_name)
     assert_passes(check_layer(layer, rng.standard_normal((2, 3, 4, 5))))
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
-def test_dropout_gradients_with_fixed_mask(p, rng):
-    layer = on_backend(Dropout(p), "numpy")
+def test_dropout_gradients_with_fixed_mask(p, rng, backend_name):
+    layer = on_backend(Dropout(p), backend_name)
     x = rng.standard_normal((4, 3, 5, 5))
-    layer.fixed_mask = rng.random(x.shape) >= p
+    keep = rng.random(x.shape) >= p
+    layer.fixed_mask = device(layer, keep)
     assert_passes(check_layer(layer, x))
-    np.testing.assert_array_equal(layer.forward(x) != 0, layer.fixed_mask)
+    np.testing.assert_array_equal(host(layer.forward(device(layer, x))) != 0, keep)
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 3, 3)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batchnorm_gradients(shape, training, rng, backend_name):
     layer = on_backend(BatchNorm2D(shape[1]), backend_name)
-    layer.params["gamma"][:] = rng.uniform(0.5, 1.5, shape[1])
-    layer.params["beta"][:] = rng.standard_normal(shape[1])
-    layer.buffers["running_mean"][:] = rng.standard_normal(shape[1])
-    layer.buffers["running_var"][:] = rng.uniform(0.5, 2.0, shape[1])
+    layer.params["gamma"][...] = device(layer, rng.uniform(0.5, 1.5, shape[1]))
+    layer.params["beta"][...] = device(layer, rng.standard_normal(shape[1]))
+    layer.buffers["running_mean"][...] = device(layer, rng.standard_normal(shape[1]))
+    layer.buffers["running_var"][...] = device(layer, rng.uniform(0.5, 2.0, shape[1]))
     if not training:
         layer.eval()
     assert_passes(check_layer(layer, rng.standard_normal(shape) * 2 + 1))
 
 
-def test_global_avg_pool_gradients(rng):
-    assert_passes(check_layer(GlobalAvgPool2D(), rng.standard_normal((3, 4, 5, 6))))
+def test_global_avg_pool_gradients(rng, backend_name):
+    layer = on_backend(GlobalAvgPool2D(), backend_name)
+    assert_passes(check_layer(layer, rng.standard_normal((3, 4, 5, 6))))
 
 
 @pytest.mark.parametrize("batch, classes", [(1, 3), (6, 10)])
-def test_softmax_cross_entropy_gradients(batch, classes, rng):
+def test_softmax_cross_entropy_gradients(batch, classes, rng, backend_name):
     labels = rng.integers(0, classes, batch)
     # unit-scale logits: probabilities near 1e-6 would put their gradient entries at round-off
-    report = check_layer(SoftmaxCrossEntropy(), rng.standard_normal((batch, classes)),
-                         labels=labels)
+    report = check_layer(on_backend(SoftmaxCrossEntropy(), backend_name),
+                         rng.standard_normal((batch, classes)), labels=labels)
     assert_passes(report)
 
 
@@ -116,7 +118,7 @@ def small_network(backend_name, with_batchnorm):
     layers += [ReLU(), MaxPool2D(2), Conv2D(4, 5, 3, stride=2, padding=1), ReLU(),
                MaxPool2D(3, 2), Flatten(), Dense(5 * 1 * 1, 6), ReLU(), Dropout(0.3),
                Dense(6, 4), SoftmaxCrossEntropy()]
-    return Sequential(layers, backend=backend_name, seed=3).astype("float64")
+    return Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=3)
 
 
 @pytest.mark.parametrize("with_batchnorm", [False, True])
@@ -124,7 +126,7 @@ def test_whole_network_with_loss(with_batchnorm, rng, backend_name):
     model = small_network(backend_name, with_batchnorm)
     x = rng.standard_normal((3, 3, 10, 13))
     dropout = next(layer for layer in model if isinstance(layer, Dropout))
-    dropout.fixed_mask = rng.random((3, 6)) >= dropout.p
+    dropout.fixed_mask = device(model, rng.random((3, 6)) >= dropout.p)
     labels = np.array([0, 3, 1])
     report = check_layer(model, x, labels=labels)
     record_gradcheck(report)

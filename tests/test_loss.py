@@ -6,6 +6,8 @@ import pytest
 
 from minicnn import SoftmaxCrossEntropy
 
+from .conftest import device, host, on_backend
+
 
 def reference_loss(logits, labels):
     """The textbook definition with Python's exact-ish math on small inputs."""
@@ -19,12 +21,12 @@ def reference_loss(logits, labels):
 
 @pytest.mark.parametrize("scale", [1.0, 1e2, 1e4])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_stable_at_extreme_logits(scale, dtype, rng):
+def test_stable_at_extreme_logits(scale, dtype, rng, backend_name):
     logits = (rng.standard_normal((5, 7)) * scale).astype(dtype)
     labels = rng.integers(0, 7, 5)
-    layer = SoftmaxCrossEntropy()
-    loss = layer.forward(logits, labels)
-    dlogits = layer.backward()
+    layer = on_backend(SoftmaxCrossEntropy(), backend_name, dtype=dtype)
+    loss = host(layer.forward(device(layer, logits), device(layer, labels)))
+    dlogits = host(layer.backward())
     assert np.isfinite(loss) and np.all(np.isfinite(dlogits))
     assert loss.dtype == np.dtype(dtype) and dlogits.dtype == np.dtype(dtype)
     np.testing.assert_allclose(float(loss), reference_loss(logits.astype(np.float64), labels),
@@ -34,18 +36,17 @@ def test_stable_at_extreme_logits(scale, dtype, rng):
     assert np.all(np.abs(dlogits) <= 1 / 5 + 1e-6)
 
 
-def test_confident_correct_and_wrong_predictions():
-    layer = SoftmaxCrossEntropy()
-    logits = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]])
-    assert layer.forward(logits, np.array([0, 1])) == 0.0
-    np.testing.assert_allclose(layer.backward(), 0.0, atol=1e-300)
+def test_confident_correct_and_wrong_predictions(backend_name):
+    layer = on_backend(SoftmaxCrossEntropy(), backend_name)
+    logits = device(layer, [[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]])
+    assert host(layer.forward(logits, device(layer, [0, 1]))) == 0.0
+    np.testing.assert_allclose(host(layer.backward()), 0.0, atol=1e-300)
     # a confidently wrong answer costs exactly the logit gap
-    assert layer.forward(logits, np.array([1, 0])) == pytest.approx((1e4 + 1e4) / 2)
-    np.testing.assert_allclose(layer.backward(), [[0.5, -0.5, 0], [-0.5, 0.5, 0]])
+    assert host(layer.forward(logits, device(layer, [1, 0]))) == pytest.approx((1e4 + 1e4) / 2)
+    np.testing.assert_allclose(host(layer.backward()), [[0.5, -0.5, 0], [-0.5, 0.5, 0]])
 
 
-def test_backward_scales_with_upstream_gradient(rng):
-    layer = SoftmaxCrossEntropy()
-    logits = rng.standard_normal((3, 4))
-    layer.forward(logits, np.array([0, 1, 2]))
-    np.testing.assert_allclose(layer.backward(np.float64(2.5)), 2.5 * layer.backward())
+def test_backward_scales_with_upstream_gradient(rng, backend_name):
+    layer = on_backend(SoftmaxCrossEntropy(), backend_name)
+    layer.forward(device(layer, rng.standard_normal((3, 4))), device(layer, [0, 1, 2]))
+    np.testing.assert_allclose(host(layer.backward(np.float64(2.5))), 2.5 * host(layer.backward()))

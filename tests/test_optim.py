@@ -8,25 +8,28 @@ from minicnn import Dense, Sequential
 from minicnn.optim import (SGD, Adam, AdamW, ConstantLR, CosineLR, OneCycleLR, StepLR,
                            WarmupLR)
 
-
-def one_dense(seed=0):
-    return Sequential([Dense(3, 2)], backend="numpy", seed=seed).astype("float64")
+from .conftest import device, host, make_backend
 
 
-def set_grads(model, rng):
+def one_dense(backend_name="numpy", seed=0, dtype="float64"):
+    return Sequential([Dense(3, 2)], backend=make_backend(backend_name, dtype=dtype), seed=seed)
+
+
+def set_grads(model, rng, dtype=np.float64):
+    """Random gradients for every parameter; returns them as host arrays."""
     grads = {}
     for layer in model:
         for name, param in layer.params.items():
-            layer.grads[name] = rng.standard_normal(param.shape)
-            grads[name] = layer.grads[name]
+            grads[name] = rng.standard_normal(param.shape).astype(dtype)
+            layer.grads[name] = device(model, grads[name])
     return grads
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-def test_sgd_momentum_matches_the_formula(nesterov, rng):
-    model = one_dense()
-    W = model.params["0.W"].copy()
-    b = model.params["0.b"].copy()
+def test_sgd_momentum_matches_the_formula(nesterov, rng, backend_name):
+    model = one_dense(backend_name)
+    W = host(model.params["0.W"]).copy()
+    b = host(model.params["0.b"]).copy()
     optimizer = SGD(0.1, momentum=0.9, nesterov=nesterov, weight_decay=0.01)
     velocity = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
     expected = {"W": W, "b": b}
@@ -38,14 +41,14 @@ def test_sgd_momentum_matches_the_formula(nesterov, rng):
             step = grad + 0.9 * velocity[name] if nesterov else velocity[name]
             expected[name] = expected[name] - 0.1 * step
         optimizer.step(model)
-    np.testing.assert_allclose(model.params["0.W"], expected["W"], rtol=1e-12)
-    np.testing.assert_allclose(model.params["0.b"], expected["b"], rtol=1e-12)
+    np.testing.assert_allclose(host(model.params["0.W"]), expected["W"], rtol=1e-12)
+    np.testing.assert_allclose(host(model.params["0.b"]), expected["b"], rtol=1e-12)
 
 
 @pytest.mark.parametrize("optimizer_class, decoupled", [(Adam, False), (AdamW, True)])
-def test_adam_matches_the_formula(optimizer_class, decoupled, rng):
-    model = one_dense()
-    W = model.params["0.W"].copy()
+def test_adam_matches_the_formula(optimizer_class, decoupled, rng, backend_name):
+    model = one_dense(backend_name)
+    W = host(model.params["0.W"]).copy()
     optimizer = optimizer_class(lr=0.01, weight_decay=0.1)
     first, second = np.zeros_like(W), np.zeros_like(W)
     for t in range(1, 4):
@@ -58,7 +61,7 @@ def test_adam_matches_the_formula(optimizer_class, decoupled, rng):
         second = 0.999 * second + 0.001 * grad ** 2
         W = W - 0.01 * (first / (1 - 0.9 ** t)) / (np.sqrt(second / (1 - 0.999 ** t)) + 1e-8)
         optimizer.step(model)
-    np.testing.assert_allclose(model.params["0.W"], W, rtol=1e-10)
+    np.testing.assert_allclose(host(model.params["0.W"]), W, rtol=1e-10)
 
 
 def test_step_without_backward_is_a_clear_error():
@@ -75,14 +78,14 @@ def test_bad_hyperparameters(make, message):
         make()
 
 
-def test_float32_parameters_stay_float32(rng):
-    model = Sequential([Dense(3, 2)], backend="numpy", seed=0)
+def test_float32_parameters_stay_float32(rng, backend_name):
+    model = one_dense(backend_name, dtype="float32")
     for optimizer in (SGD(0.1, momentum=0.9, weight_decay=1e-4), AdamW(1e-3)):
-        for layer in model:
-            for name, param in layer.params.items():
-                layer.grads[name] = rng.standard_normal(param.shape).astype(np.float32)
+        set_grads(model, rng, dtype=np.float32)
         optimizer.step(model)
         assert all(p.dtype == np.float32 for p in model.parameters())
+        assert all(v.dtype == np.float32 for slots in optimizer.state.values()
+                   for v in slots.values())
 
 
 def test_schedules():

@@ -1,5 +1,6 @@
 """minicnn.visualize: unpooling, the backward walk and its three rules, receptive fields, top-9,
 occlusion, class image generation and the two example scripts."""
+import copy
 import importlib.util
 import json
 
@@ -22,37 +23,37 @@ from minicnn.visualize import (GenerationConfig, backward_walk, class_saliency, 
 from minicnn.visualize.generate import total_variation
 from minicnn.visualize.images import load_png, save_png
 
-from .conftest import REPO_ROOT, on_backend
+from .conftest import REPO_ROOT, device, host, make_backend, on_backend
 
 
-def float64_model(layers, seed=0):
-    """Layers on a float64 NumPy backend, in eval mode, with non-trivial BatchNorm statistics."""
-    model = Sequential(layers, backend=get_backend("numpy", dtype="float64"), seed=seed)
+def float64_model(layers, seed=0, backend_name="numpy"):
+    """Layers on a float64 backend, in eval mode, with non-trivial BatchNorm statistics."""
+    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=seed)
     rng = np.random.default_rng(seed + 100)
     for layer in model:
         if isinstance(layer, BatchNorm2D):
             channels = layer.num_features
-            layer.buffers["running_mean"] = rng.normal(0, 0.3, channels)
-            layer.buffers["running_var"] = rng.uniform(0.5, 2.0, channels)
-            layer.params["gamma"] = rng.uniform(0.5, 1.5, channels)
-            layer.params["beta"] = rng.normal(0, 0.2, channels)
+            layer.buffers["running_mean"] = device(model, rng.normal(0, 0.3, channels))
+            layer.buffers["running_var"] = device(model, rng.uniform(0.5, 2.0, channels))
+            layer.params["gamma"] = device(model, rng.uniform(0.5, 1.5, channels))
+            layer.params["beta"] = device(model, rng.normal(0, 0.2, channels))
     return model.eval()
 
 
-def pool_network(seed=0):
+def pool_network(seed=0, backend_name="numpy"):
     """conv-BN-ReLU-pool, conv-ReLU-pool, conv-BN-ReLU, GAP, dropout, dense: every layer kind."""
     return float64_model([Conv2D(3, 4, 3, padding=1, bias=False), BatchNorm2D(4), ReLU(),
                           MaxPool2D(2), Conv2D(4, 6, 3, padding=1), ReLU(), MaxPool2D(2),
                           Conv2D(6, 5, 3, padding=1, bias=False), BatchNorm2D(5), ReLU(),
                           GlobalAvgPool2D(), Dropout(0.3), Dense(5, 4), SoftmaxCrossEntropy()],
-                         seed=seed)
+                         seed=seed, backend_name=backend_name)
 
 
 def make_positive(model):
     """All weights and biases positive, BatchNorm shifted up: every ReLU sees f > 0 and R >= 0."""
     for layer in model:
         for name, value in layer.params.items():
-            layer.params[name] = np.abs(value) + (1.0 if name == "beta" else 0.01)
+            layer.params[name] = abs(value) + (1.0 if name == "beta" else 0.01)
     return model
 
 
@@ -62,10 +63,10 @@ def make_positive(model):
 def test_unpooling_puts_each_value_at_its_switch(kernel, rng, backend_name):
     pool = on_backend(MaxPool2D(kernel), backend_name)
     x = rng.standard_normal((2, 3, 3 * kernel + 1, 4 * kernel + 1))
-    pool.forward(x)
-    switches = pool.switches.copy()
+    pool.forward(device(pool, x))
+    switches = host(pool.switches).copy()
     pooled = rng.random(switches.shape) * (rng.random(switches.shape) < 0.7)   # p >= 0, some 0
-    unpooled = pool.unpool(pooled)
+    unpooled = host(pool.unpool(device(pool, pooled)))
     assert unpooled.shape == x.shape
     for row in range(switches.shape[2]):
         for col in range(switches.shape[3]):
@@ -78,8 +79,8 @@ def test_unpooling_puts_each_value_at_its_switch(kernel, rng, backend_name):
     covered = np.zeros(x.shape, dtype=bool)
     covered[:, :, :switches.shape[2] * kernel, :switches.shape[3] * kernel] = True
     assert not np.any(unpooled[~covered])
-    np.testing.assert_array_equal(on_backend(MaxPool2D(kernel), backend_name).forward(unpooled),
-                                  pooled)
+    repooled = on_backend(MaxPool2D(kernel), backend_name).forward(device(pool, unpooled))
+    np.testing.assert_array_equal(host(repooled), pooled)
 
 
 # --- receptive fields and projections ----------------------------------------------------------
@@ -113,13 +114,14 @@ def clipped(box, height, width):
 
 
 @pytest.mark.parametrize("rule", RELU_RULES)
-def test_projection_stays_inside_the_receptive_field(rule, rng):
-    model = pool_network()
+def test_projection_stays_inside_the_receptive_field(rule, rng, backend_name):
+    model = pool_network(backend_name=backend_name)
     x = rng.standard_normal((4, 3, 20, 20))
     for name, index in feature_layers(model).items():
-        maps = forward_to(model, x, index)
+        maps = host(forward_to(model, device(model, x), index))
         channels = rng.integers(0, maps.shape[1], len(x))
-        projections = project(model, x, name, channels, "max", rule)
+        projections = host(project(model, device(model, x), name, device(model, channels), "max",
+                                   rule))
         for image, channel, projection in zip(maps, channels, projections):
             row, col = np.unravel_index(image[channel].argmax(), image[channel].shape)
             top, bottom, left, right = clipped(receptive_field(model, name, row, col), 20, 20)
@@ -143,24 +145,25 @@ def test_receptive_field_is_exact_for_a_positive_conv_stack(rng):
                                  slice(*support_box(projection)[2:])] > 0)
 
 
-def test_projection_of_a_zero_activation_is_zero(rng):
-    model = pool_network()
-    x = rng.standard_normal((1, 3, 16, 16))
+def test_projection_of_a_zero_activation_is_zero(rng, backend_name):
+    model = pool_network(backend_name=backend_name)
+    x = device(model, rng.standard_normal((1, 3, 16, 16)))
     index = feature_layers(model)["conv2"]
-    maps = forward_to(model, x, index)
+    maps = host(forward_to(model, x, index))
     channel, row, col = np.argwhere(maps[0] == 0)[0]
     for rule in RELU_RULES:
-        assert not np.any(project(model, x, index, [channel], ([row], [col]), rule))
+        where = (device(model, [row]), device(model, [col]))
+        assert not np.any(host(project(model, x, index, device(model, [channel]), where, rule)))
 
 
 @pytest.mark.parametrize("rule", RELU_RULES)
-def test_projection_is_linear_in_a_positive_scale(rule, rng):
-    model = pool_network()
-    x = rng.standard_normal((2, 3, 16, 16))
+def test_projection_is_linear_in_a_positive_scale(rule, rng, backend_name):
+    model = pool_network(backend_name=backend_name)
+    x = device(model, rng.standard_normal((2, 3, 16, 16)))
     index = feature_layers(model)["conv3"]
-    seed = forward_to(model, x, index) * (rng.random((2, 5, 4, 4)) < 0.2)
-    once = backward_walk(model, seed, index, rule)
-    np.testing.assert_allclose(backward_walk(model, 3.7 * seed, index, rule), 3.7 * once,
+    seed = forward_to(model, x, index) * device(model, rng.random((2, 5, 4, 4)) < 0.2)
+    once = host(backward_walk(model, seed, index, rule))
+    np.testing.assert_allclose(host(backward_walk(model, 3.7 * seed, index, rule)), 3.7 * once,
                                rtol=1e-12, atol=1e-15)
     assert np.any(once)
 
@@ -168,16 +171,16 @@ def test_projection_is_linear_in_a_positive_scale(rule, rng):
 # --- the three rules ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rule", RELU_RULES)
-def test_each_relu_applies_its_rule_to_the_recorded_tensors(rule, rng):
-    model = pool_network()
-    x = rng.standard_normal((2, 3, 16, 16))
+def test_each_relu_applies_its_rule_to_the_recorded_tensors(rule, rng, backend_name):
+    model = pool_network(backend_name=backend_name)
+    x = device(model, rng.standard_normal((2, 3, 16, 16)))
     relus = [index for index, layer in enumerate(model) if isinstance(layer, ReLU)]
     *forward_inputs, _ = forward_collect(model, x, [index - 1 for index in relus] + [12])
     trace = []
-    backward_walk(model, rng.standard_normal((2, 4)), 12, rule, trace=trace)
-    signals = {index: (above, below) for index, above, below in trace}
+    backward_walk(model, device(model, rng.standard_normal((2, 4))), 12, rule, trace=trace)
+    signals = {index: (host(above), host(below)) for index, above, below in trace}
     changed = []
-    for index, f in zip(relus, forward_inputs):
+    for index, f in zip(relus, map(host, forward_inputs)):
         above, below = signals[index]
         expected = {"gradient": (f > 0) * above, "deconvnet": (above > 0) * above,
                     "guided": (f > 0) * (above > 0) * above}[rule]
@@ -186,50 +189,49 @@ def test_each_relu_applies_its_rule_to_the_recorded_tensors(rule, rng):
     assert all(changed)   # every ReLU had signals to block: the test can tell the rules apart
 
 
-def test_with_every_relu_active_the_three_rules_are_the_input_gradient(rng):
-    model = make_positive(pool_network())
-    x = rng.random((2, 3, 16, 16))
+def test_with_every_relu_active_the_three_rules_are_the_input_gradient(rng, backend_name):
+    model = make_positive(pool_network(backend_name=backend_name))
+    x = device(model, rng.random((2, 3, 16, 16)))
     classes = np.array([2, 0])
     forward_to(model, x, 12)
-    seed = np.eye(4)[classes]
-    input_gradient = model.backward(seed)
+    input_gradient = host(model.backward(device(model, np.eye(4)[classes])))
     for rule in RELU_RULES:
-        np.testing.assert_allclose(class_saliency(model, x, classes, rule), input_gradient,
-                                   rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(host(class_saliency(model, x, device(model, classes), rule)),
+                                   input_gradient, rtol=1e-12, atol=1e-15)
 
 
-def test_gradient_rule_is_the_numerical_gradient_of_the_class_score(rng):
-    model = pool_network()
+def test_gradient_rule_is_the_numerical_gradient_of_the_class_score(rng, backend_name):
+    model = pool_network(backend_name=backend_name)
     x = rng.standard_normal((2, 3, 12, 12))
     classes = np.array([3, 0])
-    saliency = class_saliency(model, x, classes, "gradient")
-    numerical, kinks = numerical_gradient_with_kinks(lambda images: model.forward(images), x,
-                                                     np.eye(4)[classes])
+    saliency = host(class_saliency(model, device(model, x), device(model, classes), "gradient"))
+    numerical, kinks = numerical_gradient_with_kinks(
+        lambda images: model.forward(device(model, images)), x, np.eye(4)[classes])
     assert kinks.sum() <= 2
     assert rel_error(saliency[~kinks], numerical[~kinks]) < 1e-6
 
 
-def test_the_walk_leaves_grads_and_caches_alone(rng):
-    model = pool_network()
-    x = rng.standard_normal((2, 3, 16, 16))
-    dlogits = rng.standard_normal((2, 4))
+def test_the_walk_leaves_grads_and_caches_alone(rng, backend_name):
+    model = pool_network(backend_name=backend_name)
+    x = device(model, rng.standard_normal((2, 3, 16, 16)))
+    dlogits = device(model, rng.standard_normal((2, 4)))
     forward_to(model, x, 12)
-    reference = model.backward(dlogits)
-    reference_grads = {key: value.copy() for key, value in model.grads.items()}
+    reference = host(model.backward(dlogits))
+    reference_grads = {key: host(value).copy() for key, value in model.grads.items()}
     forward_to(model, x, 12)
     for rule in RELU_RULES:
         backward_walk(model, dlogits, 12, rule)
         for name, index in feature_layers(model).items():
-            backward_walk(model, rng.random(model[index].mask.shape), index, rule)
+            backward_walk(model, device(model, rng.random(model[index].mask.shape)), index, rule)
     for key, value in model.grads.items():
-        np.testing.assert_array_equal(value, reference_grads[key])
-    np.testing.assert_array_equal(model.backward(dlogits), reference)
+        np.testing.assert_array_equal(host(value), reference_grads[key])
+    np.testing.assert_array_equal(host(model.backward(dlogits)), reference)
 
 
 # --- top-9 ---------------------------------------------------------------------------------------
 
-def test_top_activations_equal_a_brute_force_top_k(rng):
-    model = pool_network()
+def test_top_activations_equal_a_brute_force_top_k(rng, backend_name):
+    model = pool_network(backend_name=backend_name)
     images = rng.integers(0, 256, (23, 3, 12, 12), dtype=np.uint8)
     images[[7, 15, 20]] = images[2]          # ties between images: the smaller index wins
     images[[4, 9]] = 128                     # flat images: ties inside a map too
@@ -237,7 +239,7 @@ def test_top_activations_equal_a_brute_force_top_k(rng):
     top = top_activations(model, images, mean, std, k=9, batch_size=5)
     x = normalize(images, mean, std).astype(np.float64)
     for name, index in feature_layers(model).items():
-        maps = forward_to(model, x, index)
+        maps = host(forward_to(model, device(model, x), index))
         flat = maps.reshape(len(x), maps.shape[1], -1)
         peaks, where = flat.max(axis=2), flat.argmax(axis=2)
         for channel in range(maps.shape[1]):
@@ -295,17 +297,24 @@ def trained():
     return model, mean, std, images, labels
 
 
-def test_occlusion_maps_match_occluded_copies_made_by_hand(trained):
-    model, mean, std, images, labels = trained
+@pytest.fixture
+def trained_here(trained, backend_name):
+    """The trained model, copied onto the backend under test."""
+    model, *rest = trained
+    return (copy.deepcopy(model).to(make_backend(backend_name)), *rest)
+
+
+def test_occlusion_maps_match_occluded_copies_made_by_hand(trained_here):
+    model, mean, std, images, labels = trained_here
     maps = occlusion_maps(model, images[3], labels[3], mean, std, size=6, stride=5)
     assert maps.probability.shape == maps.top_label.shape == maps.feature.shape == (3, 3)
     x = normalize(images[3][None], mean, std)
     x[:, :, 5:11, 10:16] = 0.0       # the square at row 1, column 2: the mean colour
-    logits = model.forward(x)[0]
+    logits = host(model.forward(device(model, x)))[0]
     probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert maps.probability[1, 2] == pytest.approx(probabilities[labels[3]], rel=1e-5)
     assert maps.top_label[1, 2] == logits.argmax()
-    feature = forward_to(model, x, maps.layer)[0, maps.channel].sum()
+    feature = host(forward_to(model, device(model, x), maps.layer))[0, maps.channel].sum()
     assert maps.feature[1, 2] == pytest.approx(feature, rel=1e-5)
 
 
@@ -313,8 +322,8 @@ GENERATION = dict(steps=80, step_size=0.1, finish_steps=10)
 SMOOTH = dict(l2_decay=0.01, blur_every=2, blur_sigma=0.7, jitter=1, tv_weight=0.2)
 
 
-def test_generation_reaches_every_class_and_survives_the_png(trained, tmp_path):
-    model, mean, std, _, _ = trained
+def test_generation_reaches_every_class_and_survives_the_png(trained_here, tmp_path):
+    model, mean, std, _, _ = trained_here
     result = generate_class_images(model, mean, std, config=GenerationConfig(**GENERATION),
                                    image_size=IMAGE_SIZE)
     assert np.all(result.first_argmax_step >= 0)

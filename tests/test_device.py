@@ -1,0 +1,200 @@
+"""The device (CuPy) backend, proven on the strict CuPy stand-in of tests/fakecupy.py.
+
+A training step must never wait for the device, must stay float32, and layer
+code must never hand device arrays to NumPy. Real CuPy runs the same tests
+(the backend-parametrized suite) when a GPU is there.
+"""
+import ast
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from minicnn import (BackendUnavailable, BatchNorm2D, Conv2D, Dense, Dropout, Flatten,
+                     GlobalAvgPool2D, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy,
+                     get_backend)
+from minicnn.data import ImageDataset
+from minicnn.layers import Layer
+from minicnn.optim import SGD, AdamW
+from minicnn.train import TrainConfig, Trainer
+
+from . import fakecupy
+from .conftest import REPO_ROOT, device, host, make_backend
+
+
+def every_layer_network(backend, seed=0):
+    """conv-BN-ReLU-pool, strided conv-ReLU-pool, GAP, flatten, dense-ReLU-dropout-dense, loss."""
+    return Sequential([Conv2D(3, 8, 3, padding=1, bias=False), BatchNorm2D(8), ReLU(),
+                       MaxPool2D(2), Conv2D(8, 8, 3, stride=2, padding=1), ReLU(),
+                       MaxPool2D(3, 2), GlobalAvgPool2D(), Flatten(), Dense(8, 16), ReLU(),
+                       Dropout(0.5), Dense(16, 4), SoftmaxCrossEntropy()],
+                      backend=backend, seed=seed)
+
+
+def tiny_dataset(images, labels):
+    count = len(images)
+    return ImageDataset(images, np.asarray(labels, dtype=np.int64), ["a", "b", "c", "d"],
+                        [f"{i}.png" for i in range(count)], [str(i) for i in range(count)], "test")
+
+
+def batch(rng, size=6):
+    return (rng.standard_normal((size, 3, 16, 16)).astype(np.float32),
+            rng.integers(0, 4, size))
+
+
+def test_a_training_step_makes_no_host_sync(rng):
+    model = every_layer_network(make_backend("fakecupy"))
+    optimizer = SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    images, labels = batch(rng)
+    x, y = device(model, images), device(model, labels)
+    with fakecupy.count_host_syncs() as syncs:
+        for _ in range(2):
+            loss = model.forward(x, y)
+            model.backward()
+            optimizer.step(model)
+        assert syncs.count == 0
+        assert np.isfinite(float(loss))
+        assert syncs.count == 1   # the counter does see a host read
+
+
+def test_a_float32_training_step_never_makes_a_float64(rng):
+    model = every_layer_network(make_backend("fakecupy"))
+    images, labels = batch(rng)
+    for optimizer in (SGD(0.1, momentum=0.9, weight_decay=1e-4), AdamW(1e-3, weight_decay=0.01)):
+        with fakecupy.forbid_float64():
+            loss = model.forward(device(model, images), device(model, labels))
+            model.backward()
+            optimizer.step(model)
+            model.eval()
+            logits = model.forward(device(model, images))
+            model.train()
+        assert loss.dtype == logits.dtype == np.float32
+
+
+def test_forbid_float64_does_catch_a_float64(rng):
+    """The check above could fail: a float64 scalar upcasts a float32 array under NumPy 2 rules."""
+    x = device(make_backend("fakecupy"), rng.standard_normal(3).astype(np.float32))
+    with fakecupy.forbid_float64(), pytest.raises(TypeError, match="float64"):
+        x * np.float64(2.0)
+
+
+def test_the_trainer_reads_the_device_once_per_window(rng, tmp_path):
+    model = every_layer_network(make_backend("fakecupy"))
+    images = rng.integers(0, 256, (48, 3, 16, 16), dtype=np.uint8)
+    data = tiny_dataset(images, rng.integers(0, 4, 48))
+    trainer = Trainer(model, TrainConfig(epochs=1, batch_size=6), tmp_path, data.class_names,
+                      mean=[128.0] * 3, std=[64.0] * 3, progress=False, sync_every=3)
+    trainer.epoch = 1
+    with fakecupy.count_host_syncs() as syncs:
+        row = trainer.train_one_epoch(data, lambda step: 0.01, steps_per_epoch=8)
+    assert syncs.count == 3            # 8 steps in windows of 3, 3 and 2
+    assert 0 < row["train_loss"] < 10 and 0 <= row["train_accuracy"] <= 1
+
+
+def test_a_whole_training_run_on_the_device_backend(rng, tmp_path):
+    """fit, validation, checkpoints and the resume all work with device arrays."""
+    images = rng.integers(0, 256, (40, 3, 16, 16), dtype=np.uint8)
+    data = tiny_dataset(images, np.arange(40) % 4)
+    config = TrainConfig(epochs=2, batch_size=8, lr=0.01)
+
+    def run(epochs, resume):
+        model = every_layer_network(make_backend("fakecupy"))
+        trainer = Trainer(model, TrainConfig(**{**vars(config), "epochs": epochs}), tmp_path,
+                          data.class_names, mean=[128.0] * 3, std=[64.0] * 3, progress=False)
+        return trainer.fit(data, data.subset(np.arange(12)), resume=resume), model
+
+    run(1, resume=False)
+    history, resumed = run(2, resume=True)
+    assert [row["epoch"] for row in history] == [1, 2]
+    checkpoint = Sequential.from_checkpoint(tmp_path / "last.npz", backend="numpy")
+    for key, value in resumed.params.items():
+        np.testing.assert_array_equal(checkpoint.params[key], host(value))
+
+
+def test_the_device_rng_is_seeded_resumable_and_its_own_stream():
+    backend = make_backend("fakecupy", seed=3)
+    first = host(backend.random((4, 5), np.float32))
+    state = json.loads(json.dumps(backend.get_rng_state()))    # survives a checkpoint
+    second = host(backend.random((4, 5), np.float32))
+    backend.set_rng_state(state)
+    np.testing.assert_array_equal(host(backend.random((4, 5), np.float32)), second)
+    np.testing.assert_array_equal(host(make_backend("fakecupy", seed=3).random((4, 5),
+                                                                             np.float32)), first)
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(first, get_backend("numpy", seed=3).random((4, 5), np.float32))
+    assert first.dtype == np.float32 and np.all((first >= 0) & (first < 1))
+
+
+def test_a_host_checkpoint_seeds_a_device_backend_and_back():
+    numpy_backend, device_backend = get_backend("numpy", seed=4), make_backend("fakecupy", seed=9)
+    device_backend.set_rng_state(numpy_backend.get_rng_state())
+    assert device_backend.rng.random() == numpy_backend.rng.random()
+    numpy_backend.set_rng_state(device_backend.get_rng_state())
+    assert device_backend.rng.random() == numpy_backend.rng.random()
+
+
+def test_memory_pool_statistics():
+    backend = make_backend("fakecupy")
+    stats = backend.memory_stats()
+    assert set(stats) == {"used_bytes", "total_bytes"}
+    assert all(isinstance(value, int) and value >= 0 for value in stats.values())
+    assert get_backend("numpy").memory_stats() == {}
+
+
+def test_without_cupy_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)     # makes `import cupy` fail
+    with pytest.raises(BackendUnavailable, match=r'pip install -e "\.\[gpu\]"'):
+        get_backend("cupy")
+
+
+class ExpLayer(Layer):
+    """A layer written wrongly: it calls NumPy on its input."""
+
+    def forward(self, x):
+        return np.exp(x)
+
+
+def test_layer_code_that_calls_numpy_on_activations_fails(rng):
+    layer = ExpLayer()
+    layer.to_backend(make_backend("fakecupy"))
+    with pytest.raises(TypeError, match="np.exp|numpy"):
+        layer.forward(device(layer, rng.standard_normal(3)))
+
+
+def numpy_uses(path):
+    """Line numbers where a module imports numpy or calls a function of it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.asname or alias.name for node in ast.walk(tree)
+             if isinstance(node, (ast.Import, ast.ImportFrom))
+             for alias in node.names if alias.name == "numpy"}
+    from_numpy = [node.lineno for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("numpy")]
+    return sorted(from_numpy + [node.lineno for node in ast.walk(tree)
+                                if isinstance(node, ast.Attribute)
+                                and isinstance(node.value, ast.Name) and node.value.id in names
+                                and node.attr not in ("ndarray", "generic")])
+
+
+def test_layer_and_optimizer_code_never_names_numpy():
+    """Layers and optimizers reach arrays through ``xp`` only (im2col's array_module
+    is the one place that returns the numpy module itself, for NumPy arrays)."""
+    sources = sorted((REPO_ROOT / "minicnn" / "layers").glob("*.py")) + [
+        REPO_ROOT / "minicnn" / "optim.py", REPO_ROOT / "minicnn" / "init.py"]
+    offenders = {path.name: numpy_uses(path) for path in sources}
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
+def test_the_scan_above_can_fail(tmp_path):
+    bad = tmp_path / "bad_layer.py"
+    bad.write_text("import numpy as np\n\ndef forward(x):\n    return np.exp(x)\n")
+    assert numpy_uses(bad) == [4]
+
+
+def test_the_allowlist_comes_from_real_cupy_14():
+    allowlist = json.loads((REPO_ROOT / "tests" / "cupy_allowlist.json").read_text())
+    assert int(allowlist["cupy_version"].split(".")[0]) >= 14
+    used = {"asarray", "asnumpy", "matmul", "tensordot", "pad", "zeros", "empty", "where",
+            "take_along_axis", "broadcast_to", "stack", "get_default_memory_pool"}
+    assert used <= set(allowlist["cupy"])
+    assert {"Generator", "Philox4x3210"} <= set(allowlist["cupy.random"])
