@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, GlobalAvgPool2D, MaxPool2D, ReLU,
-                     Sequential, SoftmaxCrossEntropy, get_backend)
+                     Sequential, SoftmaxCrossEntropy)
 from minicnn.architectures import ahe_network
 from minicnn.data import ImageDataset, channel_stats, normalize
 from minicnn.evaluate import predict_logits
