@@ -92,6 +92,9 @@ class Backend:
         """Bytes held by the backend's memory pool: {} on the host (the OS keeps the books)."""
         return {}
 
+    def synchronize(self):
+        """Wait until all queued work is done (for timing); the host never lags behind."""
+
     # --- hot loops: the readable NumPy versions -------------------------
     # The numba backend overrides each of these with its fast path.
     def conv2d_forward(self, x, weight, bias, stride, padding):
@@ -135,6 +138,15 @@ class Backend:
         return maxpool_backward(dout, switches, x_shape, kernel_size, stride)
 
 
+def _fast_path(name):
+    """A hot-loop method that hands its arguments to ``self._kernels.<name>``, the fast path."""
+    def method(self, *args):
+        return getattr(self._kernels, name)(*args)
+    method.__name__ = name
+    method.__doc__ = f"The fast path of Backend.{name} (same arguments and result)."
+    return method
+
+
 class NumbaBackend(Backend):
     """NumPy arrays, with the fast paths of minicnn/kernels/ for convolution, ReLU, pooling and BatchNorm.
 
@@ -156,36 +168,17 @@ class NumbaBackend(Backend):
         kernels.threads.use_one_blas_thread()
         kernels.allocator.keep_freed_memory()
 
-    def conv2d_forward(self, x, weight, bias, stride, padding):
-        return self._kernels.conv2d_forward(x, weight, bias, stride, padding)
-
-    def conv2d_parameter_gradients(self, dout, saved, weight_shape, stride, padding, with_bias):
-        return self._kernels.conv2d_parameter_gradients(dout, saved, weight_shape, stride,
-                                                        padding, with_bias)
-
-    def conv2d_transpose(self, y, weight, x_shape, stride, padding):
-        return self._kernels.conv2d_transpose(y, weight, x_shape, stride, padding)
-
-    def relu_forward(self, x):
-        return self._kernels.relu_forward(x)
-
-    def relu_backward(self, dout, mask):
-        return self._kernels.relu_backward(dout, mask)
-
-    def batchnorm_statistics(self, x):
-        return self._kernels.batchnorm_statistics(x)
-
-    def batchnorm_normalize(self, x, mean, inv_std, gamma, beta):
-        return self._kernels.batchnorm_normalize(x, mean, inv_std, gamma, beta)
-
-    def batchnorm_backward(self, dout, x_hat, gamma, inv_std, training):
-        return self._kernels.batchnorm_backward(dout, x_hat, gamma, inv_std, training)
-
-    def maxpool_forward(self, x, kernel_size, stride):
-        return self._kernels.maxpool_forward(x, kernel_size, stride)
-
-    def maxpool_backward(self, dout, switches, x_shape, kernel_size, stride):
-        return self._kernels.maxpool_backward(dout, switches, x_shape, kernel_size, stride)
+    # the hot loops, handed to minicnn/kernels/ (same arguments as in Backend)
+    conv2d_forward = _fast_path("conv2d_forward")
+    conv2d_parameter_gradients = _fast_path("conv2d_parameter_gradients")
+    conv2d_transpose = _fast_path("conv2d_transpose")
+    relu_forward = _fast_path("relu_forward")
+    relu_backward = _fast_path("relu_backward")
+    batchnorm_statistics = _fast_path("batchnorm_statistics")
+    batchnorm_normalize = _fast_path("batchnorm_normalize")
+    batchnorm_backward = _fast_path("batchnorm_backward")
+    maxpool_forward = _fast_path("maxpool_forward")
+    maxpool_backward = _fast_path("maxpool_backward")
 
 
 class DeviceBackend(Backend):
@@ -275,21 +268,15 @@ class CupyBackend(DeviceBackend):
         from .kernels import cupy_kernels
         self._kernels = cupy_kernels
 
-    def conv2d_forward(self, x, weight, bias, stride, padding):
-        return self._kernels.conv2d_forward(x, weight, bias, stride, padding)
+    def synchronize(self):
+        self.xp.cuda.get_current_stream().synchronize()
 
-    def conv2d_parameter_gradients(self, dout, saved, weight_shape, stride, padding, with_bias):
-        return self._kernels.conv2d_parameter_gradients(dout, saved, weight_shape, stride,
-                                                        padding, with_bias)
-
-    def conv2d_transpose(self, y, weight, x_shape, stride, padding):
-        return self._kernels.conv2d_transpose(y, weight, x_shape, stride, padding)
-
-    def maxpool_forward(self, x, kernel_size, stride):
-        return self._kernels.maxpool_forward(x, kernel_size, stride)
-
-    def maxpool_backward(self, dout, switches, x_shape, kernel_size, stride):
-        return self._kernels.maxpool_backward(dout, switches, x_shape, kernel_size, stride)
+    # the hot loops with CUDA kernels; ReLU and BatchNorm stay the readable xp versions
+    conv2d_forward = _fast_path("conv2d_forward")
+    conv2d_parameter_gradients = _fast_path("conv2d_parameter_gradients")
+    conv2d_transpose = _fast_path("conv2d_transpose")
+    maxpool_forward = _fast_path("maxpool_forward")
+    maxpool_backward = _fast_path("maxpool_backward")
 
 
 def get_backend(name=None, seed=0, dtype="float32"):
