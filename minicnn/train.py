@@ -157,7 +157,7 @@ class Trainer:
                     f"loss became {loss_value} at epoch {self.epoch}, batch {batch_index} "
                     f"(lr {self.optimizer.lr:.3g}); stopped. The last good checkpoint, "
                     f"{self.path('last.npz')}, is kept. Try a lower --lr.")
-            model.backward()
+            model.backward(input_gradient=False)  # the step needs no gradient of the images
             self.optimizer.step(model)
             self.step += 1
             predictions = backend.to_host(model.loss_layer.probs.argmax(axis=1))
