@@ -26,7 +26,11 @@ def layer_name(index, layer):
 
 
 def profile_step(model, optimizer, images, labels):
-    """{name: [forward seconds, backward seconds]} for one training step."""
+    """{name: [forward seconds, backward seconds]} for one training step.
+
+    Backward walks the layers as ``model.backward(input_gradient=False)`` does:
+    it ends at the first layer with parameters, which computes no dx.
+    """
     timings = {}
     body, loss_layer = model.layers[:-1], model.loss_layer
     x = images
@@ -38,9 +42,13 @@ def profile_step(model, optimizer, images, labels):
     loss_layer.forward(x, labels)
     dout = loss_layer.backward()
     timings["   loss"] = [time.perf_counter() - start, 0.0]
-    for index in reversed(range(len(body))):
+    first = next(index for index, layer in enumerate(body) if layer.params)
+    for index in reversed(range(first, len(body))):
         start = time.perf_counter()
-        dout = body[index].backward(dout)
+        if index == first:
+            body[index].parameter_gradients(dout)
+        else:
+            dout = body[index].backward(dout)
         timings[layer_name(index, body[index])][1] = time.perf_counter() - start
     timings["   optimizer"] = [common.seconds(optimizer.step, model), 0.0]
     return timings

@@ -157,7 +157,7 @@ class Trainer:
             labels = backend.to_device(train_set.labels[indices])
             self.optimizer.lr = schedule(self.step)
             loss = model.forward(backend.to_device(images), labels)
-            model.backward()
+            model.backward(input_gradient=False)  # the step needs no gradient of the images
             self.optimizer.step(model)
             self.step += 1
             correct = (model.loss_layer.probs.argmax(axis=1) == labels).sum()

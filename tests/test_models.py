@@ -233,3 +233,41 @@ def test_backward_without_loss_needs_dout():
     model.forward(np.zeros((1, 4), dtype=np.float32))
     with pytest.raises(ValueError, match="needs dout"):
         model.backward()
+
+
+@pytest.mark.parametrize("first", ["conv", "relu_then_conv", "dense"])
+def test_backward_without_input_gradient_fills_the_same_grads(first, backend_name, rng):
+    """input_gradient=False: the same grads as a full backward, no dx, and the
+    skipped products are really skipped (the first layer's backward is never called)."""
+    if first == "dense":
+        layers = [Flatten(), Dense(16, 6), ReLU(), Dense(6, 2)]
+        x = rng.standard_normal((5, 1, 4, 4)).astype(np.float32)
+    else:
+        layers = [Conv2D(1, 3, 3, padding=1), BatchNorm2D(3), ReLU(), MaxPool2D(2), Flatten(),
+                  Dense(12, 2)]
+        if first == "relu_then_conv":
+            layers.insert(0, ReLU())
+        x = rng.standard_normal((5, 1, 4, 4)).astype(np.float32)
+    labels = rng.integers(0, 2, 5)
+    model = Sequential(layers + [SoftmaxCrossEntropy()], backend=make_backend(backend_name), seed=0)
+    x, labels = device(model, x), device(model, labels)
+    model.forward(x, labels)
+    dx = model.backward()
+    assert dx.shape == x.shape
+    full = {key: host(value).copy() for key, value in model.grads.items()}
+
+    def no_backward(*args):
+        raise AssertionError("the first layers' backward must not run")
+
+    for layer in model.layers[:next(i for i, layer in enumerate(model.layers) if layer.params) + 1]:
+        layer.backward = no_backward
+    model.forward(x, labels)
+    assert model.backward(input_gradient=False) is None
+    for key, value in model.grads.items():
+        np.testing.assert_array_equal(host(value), full[key], err_msg=key)
+
+
+def test_backward_without_input_gradient_with_no_parameters():
+    model = Sequential([Flatten()])
+    model.forward(np.ones((2, 2, 2), dtype=np.float32))
+    assert model.backward(np.ones((2, 4), dtype=np.float32), input_gradient=False) is None

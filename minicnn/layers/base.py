@@ -2,6 +2,7 @@
 
     forward(x)        -> out      caches what backward needs
     backward(dout)    -> dx       fills self.grads, never mutates dout
+    parameter_gradients(dout)     fills self.grads only (the end of a training walk)
     params, grads                  dicts with the same keys
     buffers                        non-trained state (BatchNorm running stats)
     train() / eval()               mode switch (Dropout, BatchNorm)
@@ -71,6 +72,17 @@ class Layer:
 
     def backward(self, dout):
         raise NotImplementedError
+
+    def parameter_gradients(self, dout):
+        """Fill self.grads from dout, without returning dx.
+
+        What the first layer with parameters is asked for in a training step,
+        where nobody needs the gradient of the loss with respect to the input
+        (``Sequential.backward(input_gradient=False)``). By default this is
+        backward with its dx dropped; layers whose dx is a separate product
+        (Conv2D, Dense) override it to skip that product.
+        """
+        self.backward(dout)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)

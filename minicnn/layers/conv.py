@@ -127,12 +127,20 @@ class Conv2D(Layer):
         db[f]    = sum_{n, p} dout[n, f, p]
         dx       = conv_transpose(dout)                           (see below)
         """
-        x_shape, saved = self.cache
+        self.parameter_gradients(dout)
+        return self.conv_transpose(dout, self.cache[0])
+
+    def parameter_gradients(self, dout):
+        """dW and db from dout, without dx (see Layer.parameter_gradients).
+
+        Skipping dx saves the transposed convolution: for the first layer of
+        the reference network, a GEMM and a col2im over the whole input image.
+        """
+        _, saved = self.cache
         self.grads["W"], bias_gradient = self.backend.conv2d_parameter_gradients(
             dout, saved, self.params["W"].shape, self.stride, self.padding, self.bias)
         if self.bias:
             self.grads["b"] = bias_gradient
-        return self.conv_transpose(dout, x_shape)
 
     def conv_transpose(self, y, x_shape=None):
         """The transposed convolution: the adjoint of the conv (no bias), y: (N, F, out_h, out_w) -> (N, C, H, W).

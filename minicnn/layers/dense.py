@@ -33,9 +33,13 @@ class Dense(Layer):
 
     def backward(self, dout):
         """dout: (N, out) -> dx: (N, in).   dW = x^T dout,  db = sum_n dout,  dx = dout W^T."""
+        self.parameter_gradients(dout)
+        return dout @ self.params["W"].T
+
+    def parameter_gradients(self, dout):
+        """dW = x^T dout and db = sum_n dout, without dx (see Layer.parameter_gradients)."""
         self.grads["W"] = self.x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
-        return dout @ self.params["W"].T
 
 
 class Flatten(Layer):
