@@ -23,6 +23,7 @@ Kernels are compiled by CuPy on first use and cached on disk by CuPy.
 """
 import functools
 
+from ..layers import conv
 from ..layers.im2col import conv_output_size
 from ..layers.pool import pool_output_size
 
@@ -149,17 +150,8 @@ def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0):
 
 
 def conv2d_forward(x, weight, bias, stride, padding):
-    """Twin of layers/conv.py:conv2d_forward -> (out (N, F, out_h, out_w), cols)."""
-    import cupy
-    N, _, H, W = x.shape
-    F, _, kernel_h, kernel_w = weight.shape
-    cols = im2col(x, kernel_h, kernel_w, stride, padding)
-    out = cupy.matmul(weight.reshape(F, -1), cols)            # one batched cuBLAS GEMM
-    if bias is not None:
-        out += bias[:, None]
-    out_h = conv_output_size(H, kernel_h, stride, padding)
-    out_w = conv_output_size(W, kernel_w, stride, padding)
-    return out.reshape(N, F, out_h, out_w), cols
+    """Twin of layers/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
+    return conv.conv2d_forward(x, weight, bias, stride, padding, unfold=im2col)
 
 
 def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_bias):
@@ -173,12 +165,8 @@ def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_b
 
 
 def conv2d_transpose(y, weight, x_shape, stride, padding):
-    """Twin of layers/conv.py:conv2d_transpose: col2im(W_rows^T @ y_rows)."""
-    import cupy
-    N, F = y.shape[:2]
-    _, _, kernel_h, kernel_w = weight.shape
-    dcols = cupy.matmul(weight.reshape(F, -1).T, y.reshape(N, F, -1))
-    return col2im(dcols, x_shape, kernel_h, kernel_w, stride, padding)
+    """Twin of layers/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
+    return conv.conv2d_transpose(y, weight, x_shape, stride, padding, fold=col2im)
 
 
 def maxpool_forward(x, kernel_size, stride):

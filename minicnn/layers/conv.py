@@ -16,15 +16,16 @@ from .base import Layer, ShapeError
 from .im2col import array_module, col2im, conv_output_size, im2col
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
+def conv2d_forward(x, weight, bias, stride, padding, unfold=im2col):
     """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> (out, cols).
 
     out is (N, F, out_h, out_w); cols = im2col(x) is what backward needs.
+    (``unfold`` is the im2col to use: the cupy backend passes its CUDA kernel.)
     """
     xp = array_module(x)
     N, _, H, W = x.shape
     F, _, kernel_h, kernel_w = weight.shape
-    cols = im2col(x, kernel_h, kernel_w, stride, padding)     # (N, C*kh*kw, P)
+    cols = unfold(x, kernel_h, kernel_w, stride, padding)     # (N, C*kh*kw, P)
     out = xp.matmul(weight.reshape(F, -1), cols)              # (N, F, P)
     if bias is not None:
         out += bias[:, None]
@@ -51,17 +52,18 @@ def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_b
     return weight_gradient.reshape(weight_shape), bias_gradient
 
 
-def conv2d_transpose(y, weight, x_shape, stride, padding):
+def conv2d_transpose(y, weight, x_shape, stride, padding, fold=col2im):
     """The transposed convolution y: (N, F, out_h, out_w) -> (N, C, H, W).
 
     dcols = W_rows^T @ y_rows      (N, C*kh*kw, P)
     dx    = col2im(dcols)          scatters each column back onto its window
+    (``fold`` is the col2im to use: the cupy backend passes its CUDA kernel.)
     """
     xp = array_module(y)
     N, F = y.shape[:2]
     _, _, kernel_h, kernel_w = weight.shape
     dcols = xp.matmul(weight.reshape(F, -1).T, y.reshape(N, F, -1))
-    return col2im(dcols, x_shape, kernel_h, kernel_w, stride, padding)
+    return fold(dcols, x_shape, kernel_h, kernel_w, stride, padding)
 
 
 class Conv2D(Layer):
