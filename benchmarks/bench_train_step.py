@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_train_step.py [--backend numba] [--batch 64] [--rounds 15]
                                                      [--no-memory] [--no-cold-start]
+    python benchmarks/bench_train_step.py --backend cupy --batch 256    (on a GPU)
 
 1. Builds the reference network (see common.py) in minicnn and, when torch can
    be imported, in PyTorch with the *same* weights.
@@ -19,7 +20,10 @@
    step, in a fresh process, with an empty Numba cache and with a warm one.
 
 torch is only needed by this script (``pip install torch``); without it the
-script times minicnn alone.
+script times minicnn alone. With ``--backend cupy`` both engines run on the GPU
+(PyTorch CUDA eager, cuDNN as PyTorch configures it by default), every timed
+call ends by waiting for the GPU, and the memory figures are the device
+memory pools instead of the process RSS; the cold start is not measured.
 """
 import argparse
 import json
@@ -78,10 +82,12 @@ def as_torch_weight(layer, name, value):
 
 def copy_weights(model, net):
     import torch
+    to_host = model.backend.to_host
     with torch.no_grad():
         for layer, module in parameter_pairs(model, net):
-            module.weight.copy_(torch.from_numpy(as_torch_weight(layer, "W", layer.params["W"])))
-            module.bias.copy_(torch.from_numpy(layer.params["b"]))
+            weight = as_torch_weight(layer, "W", to_host(layer.params["W"]))
+            module.weight.copy_(torch.from_numpy(weight))
+            module.bias.copy_(torch.from_numpy(to_host(layer.params["b"])))
 
 
 def torch_train_step(net, loss_function, optimizer, images, labels):
@@ -127,12 +133,14 @@ def check_same_loss_and_gradients(model, net, loss_function, images, labels):
     keep = np.random.default_rng(1).random((len(images), common.HIDDEN)) >= dropout.p
     scale = keep / (1 - dropout.p)
 
-    dropout.fixed_mask = keep
-    loss = float(model.forward(images, labels))
+    backend = model.backend
+    dropout.fixed_mask = backend.to_device(keep)
+    loss = float(backend.to_host(model.forward(backend.to_device(images),
+                                               backend.to_device(labels))))
     model.backward()
     dropout.fixed_mask = None
-    ours = [(as_torch_weight(layer, "W", layer.grads["W"]), layer.grads["b"])
-            for layer, _ in parameter_pairs(model, net)]
+    ours = [(as_torch_weight(layer, "W", backend.to_host(layer.grads["W"])),
+             backend.to_host(layer.grads["b"])) for layer, _ in parameter_pairs(model, net)]
     torch_loss, torch_float32 = torch_loss_and_gradients(net, loss_function, images, labels,
                                                          scale, "float32")
     exact_loss, exact = torch_loss_and_gradients(net, loss_function, images, labels, scale,
@@ -162,6 +170,25 @@ def check_same_loss_and_gradients(model, net, loss_function, images, labels):
 
 
 # --- steps 3 and 4: alternating timings ---------------------------------------------
+def synchronized(run, synchronize):
+    """``run`` followed by waiting for the device: a GPU call returns before its work is done."""
+    def timed():
+        run()
+        synchronize()
+    return timed
+
+
+def report_gpu_memory(model, with_torch):
+    """Device memory after the timings: CuPy's pool against PyTorch's caching allocator."""
+    stats = model.backend.memory_stats()
+    print(f"\ndevice memory after the timings: minicnn pool in use "
+          f"{stats['used_bytes'] / 2**20:.0f} MiB, held {stats['total_bytes'] / 2**20:.0f} MiB")
+    if with_torch:
+        import torch
+        print(f"  PyTorch peak allocated {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB, "
+              f"reserved {torch.cuda.memory_reserved() / 2**20:.0f} MiB")
+
+
 def alternate(engines, rounds, warmup):
     """{name: [seconds per call]}: every engine once per round, in turn, after warm-up."""
     times = {name: [] for name in engines}
@@ -277,7 +304,8 @@ def report_cold_start(backend, batch, repeats=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cupy"],
+                        help="cupy: on the GPU, against PyTorch CUDA eager on the same GPU")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
@@ -292,29 +320,52 @@ def main():
     if args.cold_start_probe:
         return cold_start_probe(args.backend, args.batch)
 
+    on_gpu = args.backend == "cupy"
     with_torch = not args.no_torch and torch_available()
     print(f"# {common.machine_line()}")
     print(f"# load average at start {common.load_average():.2f}")
     images, labels = common.random_batch(args.batch)
     model, optimizer = common.minicnn_reference(args.backend)
-    train = {f"minicnn {args.backend}":
-             lambda: common.minicnn_train_step(model, optimizer, images, labels)}
-    infer = {f"minicnn {args.backend}": lambda: model.forward(images)}
+    backend = model.backend
+    if on_gpu:
+        import cupy
+        device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        print(f"# GPU {device['name'].decode()}, CuPy {cupy.__version__}, "
+              f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
+    device_images, device_labels = backend.to_device(images), backend.to_device(labels)
+    train = {f"minicnn {args.backend}": synchronized(
+        lambda: common.minicnn_train_step(model, optimizer, device_images, device_labels),
+        backend.synchronize)}
+    infer = {f"minicnn {args.backend}": synchronized(lambda: model.forward(device_images),
+                                                     backend.synchronize)}
+    if with_torch and on_gpu:
+        import torch
+        with_torch = torch.cuda.is_available()
+        if not with_torch:
+            print("# torch has no CUDA here: timing minicnn alone")
     if with_torch:
         import torch
-        print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads")
+        torch_device = "cuda" if on_gpu else "cpu"
+        print(f"# torch {torch.__version__}, {torch_device}, {torch.get_num_threads()} threads"
+              + (f", cuDNN {torch.backends.cudnn.version()}" if on_gpu else ""))
         net, loss_function, torch_optimizer = torch_reference()
         copy_weights(model, net)
         check_same_loss_and_gradients(model, net, loss_function, images, labels)
-        torch_images, torch_labels = torch.from_numpy(images), torch.from_numpy(labels)
-        train["PyTorch"] = lambda: torch_train_step(net, loss_function, torch_optimizer,
-                                                    torch_images, torch_labels)
+        net = net.to(torch_device)
+        torch_optimizer = torch.optim.SGD(net.parameters(), lr=common.LEARNING_RATE,
+                                          momentum=common.MOMENTUM)
+        torch_images = torch.from_numpy(images).to(torch_device)
+        torch_labels = torch.from_numpy(labels).to(torch_device)
+        torch_synchronize = torch.cuda.synchronize if on_gpu else (lambda: None)
+        train["PyTorch"] = synchronized(
+            lambda: torch_train_step(net, loss_function, torch_optimizer, torch_images,
+                                     torch_labels), torch_synchronize)
 
         def torch_infer():
             with torch.inference_mode():
                 return net(torch_images)
-        infer["PyTorch"] = torch_infer
-    else:
+        infer["PyTorch"] = synchronized(torch_infer, torch_synchronize)
+    elif not on_gpu:
         print("# torch not importable: timing minicnn alone")
 
     report("training step", alternate(train, args.rounds, args.warmup), args.batch)
@@ -323,9 +374,11 @@ def main():
         net.eval()
     report("inference", alternate(infer, args.rounds, args.warmup), args.batch)
     print(f"# load average at end {common.load_average():.2f}")
-    if not args.no_memory:
+    if on_gpu:
+        report_gpu_memory(model, with_torch)
+    elif not args.no_memory:
         report_memory(args.backend, args.batch, with_torch)
-    if not args.no_cold_start:
+    if not args.no_cold_start and not on_gpu:
         report_cold_start(args.backend, args.batch)
 
 
