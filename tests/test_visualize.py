@@ -131,15 +131,16 @@ def test_projection_stays_inside_the_receptive_field(rule, rng, backend_name):
             assert not np.any(projection[~inside]), (name, rule)
 
 
-def test_receptive_field_is_exact_for_a_positive_conv_stack(rng):
+def test_receptive_field_is_exact_for_a_positive_conv_stack(rng, backend_name):
     """With positive weights nothing cancels: the projection fills its receptive field exactly."""
     model = make_positive(float64_model([Conv2D(3, 2, 3, padding=1), ReLU(),
                                          Conv2D(2, 2, 5, stride=2, padding=2), ReLU(),
-                                         Conv2D(2, 3, 3)]))
-    x = rng.random((1, 3, 17, 17))
+                                         Conv2D(2, 3, 3)], backend_name=backend_name))
+    x = device(model, rng.random((1, 3, 17, 17)))
     output_shape = forward_to(model, x, 4).shape
     for row, col in [(0, 0), (3, 5), (output_shape[2] - 1, output_shape[3] - 1)]:
-        projection = project(model, x, 4, [1], ([row], [col]))[0]
+        where = (device(model, [row]), device(model, [col]))
+        projection = host(project(model, x, 4, device(model, [1]), where))[0]
         assert support_box(projection) == clipped(receptive_field(model, 4, row, col), 17, 17)
         assert np.all(projection[:, slice(*support_box(projection)[:2]),
                                  slice(*support_box(projection)[2:])] > 0)
@@ -343,8 +344,8 @@ def test_generation_reaches_every_class_and_survives_the_png(trained_here, tmp_p
     assert np.all(result.final_probabilities >= 0.99)
 
 
-def test_regularizers_cut_total_variation_by_a_third(trained):
-    model, mean, std, _, _ = trained
+def test_regularizers_cut_total_variation_by_a_third(trained_here):
+    model, mean, std, _, _ = trained_here
     plain = generate_class_images(model, mean, std, config=GenerationConfig(**GENERATION),
                                   image_size=IMAGE_SIZE)
     smooth = generate_class_images(model, mean, std,
