@@ -38,6 +38,14 @@ def test_conv2d_gradients(config, rng, backend_name):
     assert_passes(check_layer(layer, x))
 
 
+def test_conv2d_gradients_on_the_winograd_path(rng, backend_name):
+    """16 channels in and out, 3x3, stride 1, padding 1: the numba backend's Winograd path."""
+    layer = on_backend(Conv2D(16, 16, 3, padding=1), backend_name)
+    layer.params["b"][...] = device(layer, rng.standard_normal(16))
+    report = check_layer(layer, rng.standard_normal((2, 16, 6, 4)), max_coordinates=150)
+    assert_passes(report)
+
+
 @pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), (2, 1), (3, 3)])
 @pytest.mark.parametrize("shape", [(1, 2, 7, 6), (3, 2, 8, 9)])
 def test_maxpool_gradients(kernel, stride, shape, rng, backend_name):
