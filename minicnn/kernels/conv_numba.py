@@ -65,7 +65,7 @@ def conv2d_forward(x, weight, bias, stride, padding):
     """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> (out (N, F, out_h, out_w), x)."""
     x = np.ascontiguousarray(x)
     if winograd_numba.applies(x.shape, weight.shape, stride, padding):
-        return winograd_numba.forward(x, weight, bias), x
+        return winograd_numba.forward(x, weight, bias, keep_tiles=True)
     N, C, H, W = x.shape
     F, _, kernel_h, kernel_w = weight.shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
@@ -99,7 +99,7 @@ def conv2d_parameter_gradients(dout, x, weight_shape, stride, padding, with_bias
 
     ``x`` is what ``conv2d_forward`` saved. Returns (dW of weight_shape, db (F,) or None).
     """
-    if winograd_numba.applies(x.shape, weight_shape, stride, padding):
+    if isinstance(x, winograd_numba.TransformedInput):
         return winograd_numba.weight_gradient(dout, x, with_bias)
     N, F, out_h, out_w = dout.shape
     _, _, kernel_h, kernel_w = weight_shape
