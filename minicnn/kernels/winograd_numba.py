@@ -266,9 +266,8 @@ def forward(x, weight, bias, keep_tiles=False):
         V = (np.empty((16, C, tiles), dtype=x.dtype) if keep_tiles
              else scratch.array("winograd_v", (16, C, tiles), x.dtype))
         _input_tiles(x[start:stop], V)
-        M = scratch.array("winograd_m", (16, F, tiles), x.dtype)
-        for k in range(16):                                   # the 16 GEMMs
-            np.matmul(U[k], V[k], out=M[k])
+        # the 16 GEMMs, in one call (NumPy loops over the planes without the GIL)
+        M = np.matmul(U, V, out=scratch.array("winograd_m", (16, F, tiles), x.dtype))
         _output_tiles(M, bias_values, bias is not None, out[start:stop])
         return V if keep_tiles else None
 
@@ -289,10 +288,7 @@ def weight_gradient(dout, saved, with_bias):
         Q = scratch.array("winograd_m", (16, F, V.shape[2]), dout.dtype)
         _gradient_tiles(dout[start:stop], Q)
         bias_share = dout[start:stop].sum(axis=(0, 2, 3)) if with_bias else None
-        share = planes(F, C, dout.dtype)
-        for k in range(16):                                   # the 16 GEMMs
-            np.matmul(Q[k], V[k].T, out=share[k])
-        return share, bias_share
+        return np.matmul(Q, V.transpose(0, 2, 1)), bias_share    # the 16 GEMMs
 
     shares = run_chunks(gradient_chunk, range(len(saved.chunks)))
     gradient_u = shares[0][0]
