@@ -287,7 +287,8 @@ def weight_gradient(dout, saved, with_bias):
         V = saved.tiles[index]
         Q = scratch.array("winograd_m", (16, F, V.shape[2]), dout.dtype)
         _gradient_tiles(dout[start:stop], Q)
-        bias_share = dout[start:stop].sum(axis=(0, 2, 3)) if with_bias else None
+        # db: entry (1, 1) of A dY A^T is the sum of the tile's four values
+        bias_share = Q[5].sum(axis=1) if with_bias else None
         return np.matmul(Q, V.transpose(0, 2, 1)), bias_share    # the 16 GEMMs
 
     shares = run_chunks(gradient_chunk, range(len(saved.chunks)))
