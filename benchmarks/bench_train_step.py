@@ -189,13 +189,11 @@ def report_gpu_memory(model, with_torch):
               f"reserved {torch.cuda.memory_reserved() / 2**20:.0f} MiB")
 
 
-def alternate(engines, rounds, warmup, gap=0.0):
-    """{name: [seconds per call]}: every engine once per round, in turn, after warm-up,
-    with ``gap`` seconds of idle time before each call."""
+def alternate(engines, rounds, warmup):
+    """{name: [seconds per call]}: every engine once per round, in turn, after warm-up."""
     times = {name: [] for name in engines}
     for round_index in range(warmup + rounds):
         for name, run in engines.items():
-            time.sleep(gap)
             elapsed = common.seconds(run)
             if round_index >= warmup:
                 times[name].append(elapsed)
@@ -312,8 +310,6 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-torch", action="store_true", help="time minicnn alone")
-    parser.add_argument("--gap", type=float, default=0.0,
-                        help="seconds of idle time before each timed call")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--no-cold-start", action="store_true")
     parser.add_argument("--memory-probe", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
@@ -372,11 +368,11 @@ def main():
     elif not on_gpu:
         print("# torch not importable: timing minicnn alone")
 
-    report("training step", alternate(train, args.rounds, args.warmup, args.gap), args.batch)
+    report("training step", alternate(train, args.rounds, args.warmup), args.batch)
     model.eval()
     if with_torch:
         net.eval()
-    report("inference", alternate(infer, args.rounds, args.warmup, args.gap), args.batch)
+    report("inference", alternate(infer, args.rounds, args.warmup), args.batch)
     print(f"# load average at end {common.load_average():.2f}")
     if on_gpu:
         report_gpu_memory(model, with_torch)
