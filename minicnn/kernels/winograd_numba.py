@@ -26,9 +26,8 @@ that sum over channels is a matrix product:
     Y    = A^T M A                    back to 2x2 outputs per tile and filter
 
 The 16 GEMMs do 16*F*C*T multiply-adds where im2col does 9*F*C*4T = 36*F*C*T:
-2.25 times fewer. The transforms are additions only, and cost a pass over the
-input and the output, less memory traffic than im2col (whose cols are 9 times
-the input).
+2.25 times fewer. The transforms are additions (and halvings) only; V holds 4
+values per input value, less memory traffic than im2col's cols (9 per value).
 
 The two backward products are Winograd too:
 
@@ -37,7 +36,8 @@ The two backward products are Winograd too:
   input and output channels swapped, so it is ``forward`` again;
 * the weight gradient of tile-wise Y = A^T [U * V] A is
   dU = sum over tiles of (A dY A^T) * V, then dg = G^T dU G: 16 GEMMs
-  (F, T) @ (T, C) of the transformed dout and input tiles.
+  (F, T) @ (T, C) of the transformed dout and input tiles. Forward keeps its
+  V for this (``TransformedInput``), instead of transforming x again.
 
 Like the im2col fast path, the work runs in chunks of a few samples on the
 worker threads of threads.py, with single-threaded BLAS, and the weight
