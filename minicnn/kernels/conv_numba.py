@@ -35,7 +35,7 @@ from ..layers.im2col import conv_output_size
 from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 from . import winograd_numba
 from .scratch import scratch
-from .threads import run_chunks
+from .threads import run_chunks, sum_in_order
 
 # Target size of one chunk's cols: small enough to stay in one core's cache.
 CHUNK_BYTES = 1 * 2**20
@@ -117,15 +117,8 @@ def conv2d_parameter_gradients(dout, x, weight_shape, stride, padding, with_bias
         bias_share = dout_side.sum(axis=1) if with_bias else None
         return dout_side @ cols.T, bias_share
 
-    shares = run_chunks(gradient_chunk, _chunks(N, rows, positions, dout.dtype.itemsize))
-    weight_gradient = shares[0][0]
-    for weight_share, _ in shares[1:]:
-        weight_gradient += weight_share
-    bias_gradient = None
-    if with_bias:
-        bias_gradient = shares[0][1]
-        for _, bias_share in shares[1:]:
-            bias_gradient += bias_share
+    weight_gradient, bias_gradient = sum_in_order(
+        run_chunks(gradient_chunk, _chunks(N, rows, positions, dout.dtype.itemsize)))
     return weight_gradient.reshape(weight_shape), bias_gradient
 
 

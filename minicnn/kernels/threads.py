@@ -82,3 +82,14 @@ def split(count, pieces_per_thread=4):
     """range(count) cut into about THREADS * pieces_per_thread (start, stop) pieces."""
     size = max(1, -(-count // (THREADS * pieces_per_thread)))
     return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def sum_in_order(shares):
+    """[(weight share, bias share or None)] per chunk -> (weight total, bias total or None),
+    added in chunk order, so the totals never depend on which thread did which chunk."""
+    weight_total, bias_total = shares[0]
+    for weight_share, bias_share in shares[1:]:
+        weight_total += weight_share
+        if bias_total is not None:
+            bias_total += bias_share
+    return weight_total, bias_total

@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 
 from .scratch import scratch
-from .threads import run_chunks
+from .threads import run_chunks, sum_in_order
 
 # The transformed input tiles of one chunk take about this many bytes.
 CHUNK_BYTES = 2 * 2**20
@@ -291,15 +291,7 @@ def weight_gradient(dout, saved, with_bias):
         bias_share = Q[5].sum(axis=1) if with_bias else None
         return np.matmul(Q, V.transpose(0, 2, 1)), bias_share    # the 16 GEMMs
 
-    shares = run_chunks(gradient_chunk, range(len(saved.chunks)))
-    gradient_u = shares[0][0]
-    for share, _ in shares[1:]:
-        gradient_u += share
-    bias_gradient = None
-    if with_bias:
-        bias_gradient = shares[0][1]
-        for _, bias_share in shares[1:]:
-            bias_gradient += bias_share
+    gradient_u, bias_gradient = sum_in_order(run_chunks(gradient_chunk, range(len(saved.chunks))))
     return untransform_filter_gradient(gradient_u), bias_gradient
 
 
