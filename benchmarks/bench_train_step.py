@@ -366,7 +366,8 @@ def main():
                 return net(torch_images)
         infer["PyTorch"] = synchronized(torch_infer, torch_synchronize)
     elif not on_gpu:
-        print("# torch not importable: timing minicnn alone")
+        print("# timing minicnn alone (" + ("--no-torch" if args.no_torch else "torch not importable")
+              + ")")
 
     report("training step", alternate(train, args.rounds, args.warmup), args.batch)
     model.eval()

@@ -1,10 +1,14 @@
-"""Fast paths, used by the ``numba`` backend.
+"""Fast paths, used by the ``numba`` backend (and, in cupy_kernels.py, by the ``cupy`` backend).
 
 Each one computes exactly what its readable NumPy twin computes, and
 tests/test_kernels.py and tests/test_fastpaths.py hold them equal:
 
     conv_numba.conv2d_forward / conv2d_parameter_gradients / conv2d_transpose
                                             twins of minicnn/layers/conv.py
+    winograd_numba.forward / weight_gradient / transpose
+                                            the same three for 3x3, stride 1,
+                                            padding 1 (fewer multiplications;
+                                            equal up to rounding)
     im2col_numba.im2col_side_by_side / col2im_side_by_side
                                             twins of minicnn/layers/im2col.py, in the
                                             layout the conv fast path multiplies with
@@ -18,7 +22,9 @@ tests/test_kernels.py and tests/test_fastpaths.py hold them equal:
 The kernels are serial Numba code that releases the GIL, compiled once and
 cached on disk (``cache=True``); ``threads.py`` runs them on a pool of worker
 threads, a chunk of the batch each. ``allocator.py`` keeps freed large arrays
-for reuse.
+for reuse. ``scratch.py`` gives each worker thread reusable buffers.
+cupy_kernels.py (CUDA, imported only by the cupy backend) is tested by
+tests/test_cupy_kernels.py on a machine with a GPU.
 """
 from . import allocator, threads
 from .activation_numba import relu_backward, relu_forward

@@ -19,7 +19,8 @@ four things, and none of the maths:
 4. **Recompute, don't store.** Backward rebuilds the cols of each chunk from
    x instead of keeping them from forward: an im2col into cache costs less
    than writing the whole cols to memory and reading it back, and the step
-   needs far less memory. So ``saved`` is the input x itself.
+   needs far less memory. So ``saved`` is the input x itself (on the
+   Winograd path below, the transformed input tiles).
 
 The weight gradient is a sum over chunks: each chunk's share is kept and they
 are added in chunk order, so the result does not depend on which thread did
@@ -94,13 +95,15 @@ def conv2d_forward(x, weight, bias, stride, padding):
     return out, x
 
 
-def conv2d_parameter_gradients(dout, x, weight_shape, stride, padding, with_bias):
+def conv2d_parameter_gradients(dout, saved, weight_shape, stride, padding, with_bias):
     """dW = sum over samples and positions of dout times cols (and db = the sum of dout).
 
-    ``x`` is what ``conv2d_forward`` saved. Returns (dW of weight_shape, db (F,) or None).
+    ``saved`` is what ``conv2d_forward`` returned for backward: the input x, or
+    the Winograd path's TransformedInput. Returns (dW of weight_shape, db (F,) or None).
     """
-    if isinstance(x, winograd_numba.TransformedInput):
-        return winograd_numba.weight_gradient(dout, x, with_bias)
+    if isinstance(saved, winograd_numba.TransformedInput):
+        return winograd_numba.weight_gradient(dout, saved, with_bias)
+    x = saved
     N, F, out_h, out_w = dout.shape
     _, _, kernel_h, kernel_w = weight_shape
     positions = out_h * out_w
