@@ -61,7 +61,7 @@ FILTER_TRANSFORM = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5],
 # Extra elements between the 16 planes of the transformed filters. Without them
 # the planes often start exactly a multiple of 4 KiB apart, so the 16 streams
 # the filter transform writes at once fall into the same few cache sets and
-# evict each other (it ran 7 times slower). The tile transforms, whose loops
+# evict each other (it ran several times slower). The tile transforms, whose loops
 # stream along one plane at a time, do better with plain contiguous planes.
 PLANE_PAD = 16
 
