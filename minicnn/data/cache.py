@@ -40,7 +40,8 @@ from ..atomic import atomic_savez
 from .dataset import ImageDataset, LoadReport
 
 # Bump when the stored arrays or the decoding change, so old caches are rebuilt.
-CACHE_FORMAT = 1
+# 2: 16-bit and float images decode at their true brightness; EXIF orientation is applied.
+CACHE_FORMAT = 2
 
 
 def default_cache_dir():
