@@ -12,22 +12,19 @@ import numpy as np
 
 
 def evaluate_command(arguments):
+    from .backend import BackendUnavailable
+    from .classifier import load_classifier
     from .data import DataError, load_dataset
     from .evaluate import classification_metrics, format_report, predict_logits
-    from .backend import BackendUnavailable
-    from .models import CheckpointError, Sequential, read_checkpoint_meta
+    from .models import CheckpointError
 
     try:
-        meta = read_checkpoint_meta(arguments.checkpoint)
-        if "class_names" not in meta:
-            raise CheckpointError(f"{arguments.checkpoint} holds no class names: it was not "
-                                  "saved by the minicnn Trainer")
-        model = Sequential.from_checkpoint(arguments.checkpoint, backend=arguments.backend)
+        classifier = load_classifier(arguments.checkpoint, backend=arguments.backend)
         dataset = load_dataset(arguments.data, verbose=not arguments.json)
     except (BackendUnavailable, CheckpointError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    class_names = meta["class_names"]
+    class_names = classifier.class_names
     unknown = sorted(set(dataset.class_names) - set(class_names))
     if unknown:
         print(f"error: {arguments.data} has class folders the model does not know: {unknown}; "
@@ -36,12 +33,11 @@ def evaluate_command(arguments):
     # the data folder may hold a subset of the classes: map its indices onto the model's
     to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
     # the checkpoint says how its model predicts; the command line may override it
-    flip_average = (meta.get("flip_average", False) if arguments.flip_average is None
+    flip_average = (classifier.flip_average if arguments.flip_average is None
                     else arguments.flip_average)
     labels = to_model_index[dataset.labels]
-    logits = predict_logits(model, dataset.images, np.array(meta["mean"], dtype=np.float32),
-                            np.array(meta["std"], dtype=np.float32), arguments.batch_size,
-                            flip_average=flip_average)
+    logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
+                            arguments.batch_size, flip_average=flip_average)
     metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
     metrics["checkpoint"] = str(arguments.checkpoint)
     metrics["data"] = str(arguments.data)
@@ -60,18 +56,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minicnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a folder of class folders")
-    evaluate.add_argument("--checkpoint", required=True, help="a .npz saved by the Trainer (best.npz)")
+    add_checkpoint_arguments(evaluate)
     evaluate.add_argument("--data", required=True, help="a folder of class folders, e.g. DIR/test")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
     evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
-                          help="average each image's logits with its mirror image's "
-                               "(default: as the checkpoint was trained to predict)")
     arguments = parser.parse_args(argv)
     if arguments.command == "evaluate":
         return evaluate_command(arguments)
     return 2
+
+
+def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "
+                                                          "mirror image's"):
+    """--checkpoint and --flip-average, which every command reading a checkpoint takes."""
+    command.add_argument("--checkpoint", required=True, help="a .npz saved by the Trainer (best.npz)")
+    command.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
+                         help=f"{flip_average_help} (default: as the checkpoint was trained to "
+                              "predict)")
 
 
 if __name__ == "__main__":
