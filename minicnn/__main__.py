@@ -1,11 +1,17 @@
-"""Command line: ``python -m minicnn evaluate --checkpoint CKPT --data DIR [--json]``.
+"""Command line: evaluate a checkpoint, ask it about photos.
 
-DIR is a folder of class folders (for example a ``test/`` split). The report goes
-to stdout; with ``--json`` stdout holds exactly one JSON object and every
-progress message goes to stderr.
+    python -m minicnn evaluate --checkpoint CKPT --data DIR [--json]
+    python -m minicnn predict --checkpoint CKPT PATH... [--top K] [--json] [--explain OUT_DIR]
+
+evaluate: DIR is a folder of class folders (for example a ``test/`` split).
+predict: PATH is an image file or a folder, searched recursively (minicnn/predict.py).
+Reports go to stdout; with ``--json`` stdout holds exactly one JSON value and
+every progress message goes to stderr. Exit status: 0 done, 1 some input could
+not be read (predict), 2 bad arguments, checkpoint or data.
 """
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -52,6 +58,46 @@ def evaluate_command(arguments):
     return 0
 
 
+def positive_int(text):
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def predict_command(arguments):
+    from .backend import BackendUnavailable
+    from .classifier import load_classifier
+    from .models import CheckpointError
+    from .predict import format_result, predict_paths
+
+    try:
+        classifier = load_classifier(arguments.checkpoint, backend=arguments.backend)
+        if arguments.explain:
+            os.makedirs(arguments.explain, exist_ok=True)
+    except (BackendUnavailable, CheckpointError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    results = []
+    for result in predict_paths(classifier, arguments.paths, top=arguments.top,
+                                batch_size=arguments.batch_size,
+                                flip_average=arguments.flip_average, explain_dir=arguments.explain):
+        results.append(result)
+        if not arguments.json:
+            print(format_result(result), flush=True)
+    if arguments.json:
+        print(json.dumps(results))
+    failed = sum("error" in result for result in results)
+    if failed:
+        print(f"{failed} of {len(results)} inputs could not be classified", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minicnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,10 +107,9 @@ def main(argv=None):
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
     evaluate.add_argument("--batch-size", type=int, default=256)
+    add_predict_parser(commands)
     arguments = parser.parse_args(argv)
-    if arguments.command == "evaluate":
-        return evaluate_command(arguments)
-    return 2
+    return {"evaluate": evaluate_command, "predict": predict_command}[arguments.command](arguments)
 
 
 def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "
@@ -74,6 +119,30 @@ def add_checkpoint_arguments(command, flip_average_help="average each image's lo
     command.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
                          help=f"{flip_average_help} (default: as the checkpoint was trained to "
                               "predict)")
+
+
+def add_predict_parser(commands):
+    from .backend import BACKEND_NAMES
+
+    predict = commands.add_parser(
+        "predict", help="the top classes of image files, or of every image in folders",
+        description="Print the top classes of each image. PATH is an image file (JPEG, PNG, any "
+                    "mode or size) or a folder, searched recursively for files with an image "
+                    "extension. Exit status 1 if any input could not be read.")
+    add_checkpoint_arguments(predict)
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    predict.add_argument("--top", type=positive_int, default=3, metavar="K",
+                         help="how many classes to show per image (default 3; at most all of them)")
+    predict.add_argument("--json", action="store_true",
+                         help='print one JSON list: {"path", "top": [{"class", "probability"}]} '
+                              'or {"path", "error"} per input')
+    predict.add_argument("--explain", metavar="OUT_DIR",
+                         help="also write per image a PNG: the photo, its guided-backprop saliency "
+                              "and its occlusion map for the predicted class")
+    predict.add_argument("--backend", choices=BACKEND_NAMES, default=None,
+                         help="default: $MINICNN_BACKEND, else numpy")
+    predict.add_argument("--batch-size", type=positive_int, default=256,
+                         help="images decoded and classified at a time")
 
 
 if __name__ == "__main__":
