@@ -1,10 +1,12 @@
-"""Command line: evaluate a checkpoint, ask it about photos.
+"""Command line: evaluate a checkpoint, ask it about photos, export it.
 
     python -m minicnn evaluate --checkpoint CKPT --data DIR [--json]
     python -m minicnn predict --checkpoint CKPT PATH... [--top K] [--json] [--explain OUT_DIR]
+    python -m minicnn export --checkpoint CKPT [--onnx OUT.onnx] [--torch OUT.pt]
 
 evaluate: DIR is a folder of class folders (for example a ``test/`` split).
 predict: PATH is an image file or a folder, searched recursively (minicnn/predict.py).
+export: ONNX takes plain pixels, PyTorch takes normalised input (minicnn/interop/).
 Reports go to stdout; with ``--json`` stdout holds exactly one JSON value and
 every progress message goes to stderr. Exit status: 0 done, 1 some input could
 not be read (predict), 2 bad arguments, checkpoint or data.
@@ -98,6 +100,79 @@ def predict_command(arguments):
     return 0
 
 
+def export_command(arguments):
+    from .classifier import load_classifier
+    from .interop import MissingExtra, UnsupportedLayer
+    from .models import CheckpointError
+
+    try:
+        classifier = load_classifier(arguments.checkpoint, backend="numpy")
+        if arguments.onnx:
+            flip_average = (classifier.flip_average if arguments.flip_average is None
+                            else arguments.flip_average)
+            print(export_onnx_file(classifier, arguments.onnx, flip_average))
+        if arguments.torch:
+            print(export_torch_file(classifier, arguments.torch))
+    except (CheckpointError, MissingExtra, UnsupportedLayer, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# random pixels on which an exported file is checked against minicnn itself
+CHECK_IMAGES = 8
+
+
+def check_pixels():
+    """CHECK_IMAGES seeded random uint8 images (N, 3, 64, 64)."""
+    from .classifier import IMAGE_SIZE
+    return np.random.default_rng(0).integers(0, 256, (CHECK_IMAGES, 3, IMAGE_SIZE, IMAGE_SIZE),
+                                             dtype=np.uint8)
+
+
+def export_onnx_file(classifier, path, flip_average):
+    """Write the ONNX file; -> what to tell the user, with onnxruntime's agreement when installed."""
+    from .evaluate import predict_logits
+    from .interop import MissingExtra, export_onnx, onnxruntime_logits, relative_difference
+
+    export_onnx(classifier.model, path, classifier.mean, classifier.std, classifier.class_names,
+                flip_average=flip_average)
+    lines = [f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB, onnx.checker passed): input "
+             f"\"pixels\" float32 (N, 3, 64, 64), RGB 0-255; output \"logits\" (N, "
+             f"{len(classifier.class_names)}); flip averaging {'on' if flip_average else 'off'}"]
+    pixels = check_pixels()
+    try:
+        onnx_logits = onnxruntime_logits(path, pixels.astype(np.float32))
+    except MissingExtra as error:
+        return "\n".join(lines + [f"not run in onnxruntime: {error}"])
+    reference = predict_logits(classifier.model, pixels, classifier.mean, classifier.std,
+                               flip_average=flip_average)
+    lines.append(f"onnxruntime agrees with minicnn to {relative_difference(onnx_logits, reference):.1e} "
+                 f"(largest logit difference / largest logit, {CHECK_IMAGES} random images)")
+    return "\n".join(lines)
+
+
+def export_torch_file(classifier, path):
+    """Write the PyTorch file; -> what to tell the user, with the reloaded module's agreement."""
+    from .data import normalize
+    from .interop import load_torch, relative_difference, save_torch
+    import torch
+
+    meta = {"class_names": classifier.class_names, "mean": classifier.mean.tolist(),
+            "std": classifier.std.tolist(), "flip_average": classifier.flip_average,
+            "input": "float32 (N, 3, 64, 64), RGB, normalised: (pixels / 255 - mean) / std",
+            "output": "logits (N, classes) in the order of class_names"}
+    save_torch(classifier.model, path, meta=meta)
+    x = normalize(check_pixels(), classifier.mean, classifier.std)
+    with torch.no_grad():
+        torch_logits = load_torch(path)(torch.from_numpy(x)).numpy()
+    agreement = relative_difference(torch_logits, classifier.model.forward(x))
+    return (f"wrote {path}: a state_dict, the architecture (JSON) and the meta; rebuild it with "
+            f"minicnn.interop.load_torch, or read it with torch.load(path, weights_only=True)\n"
+            f"the reloaded module agrees with minicnn to {agreement:.1e} (largest logit difference "
+            f"/ largest logit, {CHECK_IMAGES} random images, normalised input)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m minicnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,8 +183,12 @@ def main(argv=None):
     evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
     evaluate.add_argument("--batch-size", type=int, default=256)
     add_predict_parser(commands)
+    add_export_parser(commands)
     arguments = parser.parse_args(argv)
-    return {"evaluate": evaluate_command, "predict": predict_command}[arguments.command](arguments)
+    if arguments.command == "export" and not (arguments.onnx or arguments.torch):
+        parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
+    return {"evaluate": evaluate_command, "predict": predict_command,
+            "export": export_command}[arguments.command](arguments)
 
 
 def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "
@@ -143,6 +222,18 @@ def add_predict_parser(commands):
                          help="default: $MINICNN_BACKEND, else numpy")
     predict.add_argument("--batch-size", type=positive_int, default=256,
                          help="images decoded and classified at a time")
+
+
+def add_export_parser(commands):
+    export = commands.add_parser(
+        "export", help="write a checkpoint as an ONNX model and/or a PyTorch state_dict",
+        description="ONNX: input pixels (N, 3, 64, 64) float32 RGB 0-255, normalisation inside, "
+                    "output logits; needs the onnx extra. PyTorch: a state_dict, the architecture "
+                    "as JSON and the meta, for minicnn.interop.load_torch; needs the torch extra.")
+    add_checkpoint_arguments(export, "ONNX: average each image's logits with its mirror image's, "
+                                     "inside the graph")
+    export.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model here")
+    export.add_argument("--torch", metavar="OUT.pt", help="write a PyTorch file here")
 
 
 if __name__ == "__main__":
