@@ -1,11 +1,13 @@
 """Train the default AHE Image64 classifier end to end.
 
+    python examples/train_ahe.py --download        # fetch the dataset from Kaggle first
     python examples/train_ahe.py --data ../shared/data/ahe64
 
-The data is found at --data, else $AHE64_DIR, else data/ahe64. A validation
-split (stratified, seeded, default 10%) is carved from train/; it is the only
-thing the run is scored and tuned on. When DIR/test exists, the best checkpoint
-is also evaluated there, once, at the end.
+The data is found at --data, else $AHE64_DIR, else data/ahe64; --download
+fetches it with kagglehub into ~/.cache/kagglehub (once) and uses that copy.
+A validation split (stratified, seeded, default 10%) is carved from train/; it
+is the only thing the run is scored and tuned on. When DIR/test exists, the
+best checkpoint is also evaluated there, once, at the end.
 
 Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
 confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
@@ -24,7 +26,8 @@ import numpy as np
 import minicnn
 from minicnn.backend import BackendUnavailable, get_backend
 from minicnn.architectures import ahe_network
-from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
+from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, load_dataset,
+                          stratified_split)
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
                               plot_misclassified, predict_logits, softmax)
 from minicnn.models import CheckpointError
@@ -41,8 +44,12 @@ QUICK = dict(epochs=2, width=16, images_per_class=120)
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", help="dataset root (with train/) or split folder; "
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data", help="dataset root (with train/) or split folder; "
                                        "else $AHE64_DIR, else data/ahe64")
+    source.add_argument("--download", action="store_true",
+                        help="fetch the dataset from Kaggle with kagglehub (pip install "
+                             "\"minicnn[kaggle]\") into its cache, ~/.cache/kagglehub, and use it")
     parser.add_argument("--name", default=None, help="run name (default: ahe, or ahe-quick)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/<name>)")
     parser.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULTS['epochs']}")
@@ -117,7 +124,7 @@ def main(argv=None):
 
     try:
         backend = get_backend(arguments.backend, seed=arguments.seed)
-        root = find_data_dir(arguments.data)
+        root = download_ahe64() if arguments.download else find_data_dir(arguments.data)
         dataset = load_dataset(root, split="train")
     except (BackendUnavailable, DataError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -25,11 +25,13 @@ One module per step:
     augmentation.py   augment_batch: flips, shifts, colour jitter, per batch
     batches.py        iterate_batches: a fresh permutation per epoch
     errors.py         DataError, which always says how to get the dataset
+    download.py       download_ahe64: the dataset from Kaggle, with kagglehub
 """
 from .augmentation import augment_batch
 from .batches import iterate_batches
 from .cache import default_cache_dir
 from .dataset import ImageDataset, LoadReport
+from .download import download_ahe64
 from .errors import DataError
 from .loader import load_dataset
 from .locate import find_data_dir
@@ -38,4 +40,4 @@ from .split import stratified_split
 
 __all__ = ["ImageDataset", "LoadReport", "DataError", "load_dataset", "find_data_dir",
            "default_cache_dir", "stratified_split", "channel_stats", "normalize",
-           "augment_batch", "iterate_batches"]
+           "augment_batch", "iterate_batches", "download_ahe64"]

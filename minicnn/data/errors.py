@@ -8,12 +8,19 @@ to get it. ``DataError`` is a ``ValueError``, so ``except ValueError`` still
 catches it.
 """
 
-DATASET_URL = "https://www.kaggle.com/datasets/ikobzev/architectural-heritage-elements-image64-dataset"
+KAGGLE_DATASET = "ikobzev/architectural-heritage-elements-image64-dataset"
+DATASET_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
+
+MANUAL_DOWNLOAD = (
+    'Download the Kaggle dataset "Architectural Heritage Elements Image64" '
+    f"({DATASET_URL}) and unzip it so that DIR/train/<class>/<image> exists, then pass "
+    "--data DIR (or the downloaded .zip itself), set the environment variable AHE64_DIR=DIR, "
+    "or put it in data/ahe64 (the default, relative to the current folder)."
+)
 
 HOW_TO_GET_THE_DATASET = (
-    'Download the Kaggle dataset "Architectural Heritage Elements Image64" '
-    f"({DATASET_URL}), then pass --data DIR (the folder that holds train/, "
-    "or the downloaded .zip) or set the environment variable AHE64_DIR=DIR."
+    f"{MANUAL_DOWNLOAD} Or let examples/train_ahe.py --download fetch it (needs kagglehub "
+    "and network access)."
 )
 
 
@@ -21,6 +28,6 @@ class DataError(ValueError):
     """The dataset is missing, empty, or not laid out as ``<split>/<class>/<image>``."""
 
 
-def data_error(problem):
+def data_error(problem, advice=HOW_TO_GET_THE_DATASET):
     """A DataError whose message is ``problem`` followed by how to get the dataset."""
-    return DataError(f"{problem}\n{HOW_TO_GET_THE_DATASET}")
+    return DataError(f"{problem}\n{advice}")
