@@ -147,8 +147,9 @@ def export_onnx_file(classifier, path, flip_average):
         return "\n".join(lines + [f"not run in onnxruntime: {error}"])
     reference = predict_logits(classifier.model, pixels, classifier.mean, classifier.std,
                                flip_average=flip_average)
-    lines.append(f"onnxruntime agrees with minicnn to {relative_difference(onnx_logits, reference):.1e} "
-                 f"(largest logit difference / largest logit, {CHECK_IMAGES} random images)")
+    agreement = relative_difference(onnx_logits, reference)
+    lines.append(f"onnxruntime agrees with minicnn to {agreement:.1e} (largest logit difference / "
+                 f"largest logit, {CHECK_IMAGES} random images)")
     return "\n".join(lines)
 
 

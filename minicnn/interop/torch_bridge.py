@@ -176,8 +176,9 @@ def batchnorm_from_torch(module, path):
     expect_setting(module, path, "affine", module.affine, True)
     expect_setting(module, path, "track_running_stats", module.track_running_stats, True)
     if module.momentum is None:
-        raise UnsupportedLayer(f"module {path}, {module!r}: minicnn's BatchNorm2D keeps an exponential "
-                               "running average; momentum=None (a cumulative average) has no match")
+        raise UnsupportedLayer(f"module {path}, {module!r}: minicnn's BatchNorm2D keeps an "
+                               "exponential running average; momentum=None (a cumulative "
+                               "average) has no match")
     layer = BatchNorm2D(module.num_features, momentum=module.momentum, eps=module.eps)
     layer.params = {"gamma": to_host(module.weight), "beta": to_host(module.bias)}
     layer.buffers = {"running_mean": to_host(module.running_mean),
