@@ -132,3 +132,13 @@ def test_export_command_needs_a_target_and_a_checkpoint(tmp_path):
     assert result.returncode == 2
     assert "checkpoint not found" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_model_on_a_device_backend_exports_alike(tmp_path):
+    """Weights on a device (fakecupy: the strict CuPy stand-in) reach the file through the backend."""
+    from .conftest import make_backend
+    model = NETWORKS["every_layer"]()
+    device_model = NETWORKS["every_layer"]().to(make_backend("fakecupy"))
+    pixels = random_pixels(2)
+    np.testing.assert_array_equal(exported_logits(device_model, tmp_path / "d.onnx", pixels, True),
+                                  exported_logits(model, tmp_path / "h.onnx", pixels, True))

@@ -229,3 +229,18 @@ def test_explain_writes_one_figure_per_photo_without_pyplot(checkpoint, tmp_path
     for figure in figures:
         with Image.open(figure) as image:
             assert image.format == "PNG" and image.width > 2.5 * image.height
+
+
+def test_predict_and_explain_run_on_a_device_backend(checkpoint, tmp_path):
+    """On fakecupy (the strict CuPy stand-in) predict gives the numpy backend's answers, and
+    --explain draws its figure: every device array crosses to the host explicitly."""
+    from .conftest import make_backend
+    photos = [str(write_photo(tmp_path / f"{index}.png", seed=index)) for index in range(3)]
+    on_numpy = list(predict_paths(load_classifier(checkpoint), photos, top=10))
+    on_device = list(predict_paths(load_classifier(checkpoint, backend=make_backend("fakecupy")),
+                                   photos, top=10, explain_dir=tmp_path / "explain"))
+    for numpy_result, device_result in zip(on_numpy, on_device):
+        assert [e["class"] for e in device_result["top"]] == [e["class"] for e in numpy_result["top"]]
+        np.testing.assert_allclose([e["probability"] for e in device_result["top"]],
+                                   [e["probability"] for e in numpy_result["top"]], atol=1e-5)
+        assert os.path.getsize(device_result["explanation"]) > 10_000

@@ -183,3 +183,13 @@ def test_export_command_writes_the_torch_file(tmp_path):
     assert meta["class_names"][:2] == ["altar", "apse"]
     np.testing.assert_allclose(meta["mean"], MEAN)
     assert_same_weights(from_torch(load_torch(tmp_path / "m.pt")), model)
+
+
+def test_a_model_on_a_device_backend_crosses_over_alike():
+    """The bridge reads device weights through the backend (fakecupy: the strict CuPy stand-in)."""
+    from .conftest import make_backend
+    model = NETWORKS["every_layer"]()
+    device = make_backend("fakecupy")
+    module = to_torch(from_torch(to_torch(model), backend=device))
+    for key, value in to_torch(model).state_dict().items():
+        torch.testing.assert_close(module.state_dict()[key], value, rtol=0, atol=0)
