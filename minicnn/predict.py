@@ -21,6 +21,7 @@ Inputs
 Images are decoded and classified in chunks of ``batch_size``, so a folder of
 any size needs memory for one chunk only, and results come as each chunk is done.
 """
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,16 @@ from .data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreada
 from .data.sources import is_hidden
 from .evaluate import predict_logits, softmax
 
-# Extensions of the formats Pillow can open (not those it can only write).
-IMAGE_EXTENSIONS = frozenset(extension for extension, format_name
-                             in Image.registered_extensions().items()
-                             if format_name in Image.OPEN)
+
+@functools.cache
+def image_extensions():
+    """The file extensions of the formats Pillow can open (not those it can only write).
+
+    Asked only when a folder is searched: listing them loads every Pillow
+    plugin, a quarter of a second that a single photo does not need.
+    """
+    return frozenset(extension for extension, format_name
+                     in Image.registered_extensions().items() if format_name in Image.OPEN)
 
 
 @dataclass
@@ -75,7 +82,7 @@ def images_in_folder(folder):
         subfolders[:] = [name for name in subfolders if not is_hidden(name)]
         relative_directory = os.path.relpath(directory, folder)
         found += [os.path.normpath(os.path.join(relative_directory, name)) for name in files
-                  if not is_hidden(name) and Path(name).suffix.lower() in IMAGE_EXTENSIONS]
+                  if not is_hidden(name) and Path(name).suffix.lower() in image_extensions()]
     return sorted(found)
 
 
