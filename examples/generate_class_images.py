@@ -25,10 +25,11 @@ import sys
 import numpy as np
 
 from minicnn import BackendUnavailable, CheckpointError, Sequential
+from minicnn.backend import command_line_backend
 from minicnn.evaluate import predict_logits
 from minicnn.models import read_checkpoint_meta
+from minicnn.functional import softmax
 from minicnn.visualize import REGULARIZED, generate_class_images
-from minicnn.evaluate import softmax
 from minicnn.visualize.images import load_png, save_png
 from minicnn.visualize.plots import plot_class_images, plot_generation_history, save_animation
 
@@ -55,7 +56,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--animation", action="store_true", help="also write animation.gif")
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     return parser.parse_args(argv)
 

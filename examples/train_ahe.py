@@ -22,11 +22,13 @@ import time
 import numpy as np
 
 import minicnn
-from minicnn.backend import BackendUnavailable, get_backend
+from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
 from minicnn.architectures import ahe_network
-from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
+from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
+                          train_validation_split)
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
-                              plot_misclassified, predict_logits, softmax)
+                              plot_misclassified, predict_logits)
+from minicnn.functional import softmax
 from minicnn.models import CheckpointError
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
@@ -61,7 +63,7 @@ def parse_arguments(argv=None):
                         help="predict with the mean logits of each image and its mirror")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['images_per_class']} images per class, "
@@ -124,9 +126,7 @@ def main(argv=None):
         return 2
     if arguments.quick:
         dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
-    train_indices, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
-                                                  seed=arguments.seed, groups=dataset.digests)
-    train_set, val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed)
     mean, std = channel_stats(train_set.images)
     class_names = dataset.class_names
     print(f"data: {len(train_set)} training and {len(val_set)} validation images, "

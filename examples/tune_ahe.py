@@ -21,7 +21,9 @@ import time
 import numpy as np
 
 from minicnn.architectures import ahe_network
-from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
+from minicnn.backend import command_line_backend
+from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
+                          stratified_split, train_validation_split)
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 COLUMNS = ["trial", "lr", "weight_decay", "dropout", "width", "max_shift", "color_jitter",
@@ -68,12 +70,11 @@ def write_markdown(rows, path, command):
 
 
 def plot_results(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     done = [row for row in rows if row["status"] == "ok"]
-    figure, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    figure = Figure(figsize=(14, 4))
+    axes = figure.subplots(1, 3, sharey=True)
     accuracy = [float(row["val_accuracy"]) for row in done]
     for axis, (name, log_scale) in zip(axes, [("lr", True), ("weight_decay", True),
                                                ("dropout", False)]):
@@ -85,7 +86,6 @@ def plot_results(rows, path):
     figure.colorbar(points, ax=axes, label="width")
     figure.suptitle("random search: validation accuracy per trial (colour: width)")
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def main(argv=None):
@@ -96,7 +96,8 @@ def main(argv=None):
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train each trial on this stratified fraction of the training part")
     parser.add_argument("--seed", type=int, default=0, help="seeds the search and the split")
-    parser.add_argument("--backend", default="numba")
+    parser.add_argument("--backend", default=command_line_backend(),
+                        choices=["numpy", "numba", "cupy"])
     parser.add_argument("--out", default=os.path.join("runs", "tune"))
     arguments = parser.parse_args(argv)
     try:
@@ -104,9 +105,7 @@ def main(argv=None):
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    train_indices, val_indices = stratified_split(dataset.labels, 0.1, seed=arguments.seed,
-                                                  groups=dataset.digests)
-    train_set, val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+    train_set, val_set = train_validation_split(dataset, 0.1, arguments.seed)
     if arguments.train_fraction < 1.0:
         # a smaller, still stratified, training part makes each trial shorter
         _, kept = stratified_split(train_set.labels, arguments.train_fraction,

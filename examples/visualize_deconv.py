@@ -31,7 +31,9 @@ import sys
 import numpy as np
 
 from minicnn import BackendUnavailable, CheckpointError, Conv2D, Sequential
-from minicnn.data import DataError, find_data_dir, load_dataset, normalize, stratified_split
+from minicnn.backend import command_line_backend
+from minicnn.data import (DataError, find_data_dir, load_dataset, normalize,
+                          train_validation_split)
 from minicnn.models import read_checkpoint_meta
 from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
                                occlusion_maps, select_channels, top_activations, top_projections)
@@ -60,7 +62,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--snapshots", default="",
                         help="comma-separated epoch checkpoints for the evolution figure")
     parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     return parser.parse_args(argv)
 
@@ -72,10 +74,9 @@ def validation_split(arguments, meta):
     if dataset.class_names != meta["class_names"]:
         raise DataError(f"the data has classes {dataset.class_names}, the checkpoint "
                         f"{meta['class_names']}")
-    _, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
-                                      seed=meta.get("config", {}).get("seed", 0),
-                                      groups=dataset.digests)
-    return dataset.subset(val_indices)
+    _, val_set = train_validation_split(dataset, arguments.val_fraction,
+                                        meta.get("config", {}).get("seed", 0))
+    return val_set
 
 
 def example_images(labels, per_class, max_classes):

@@ -10,11 +10,12 @@ import sys
 
 import numpy as np
 
+from .backend import BACKEND_NAMES, BackendUnavailable, command_line_backend
+
 
 def evaluate_command(arguments):
     from .data import DataError, load_dataset
     from .evaluate import classification_metrics, format_report, predict_logits
-    from .backend import BackendUnavailable
     from .models import CheckpointError, Sequential, read_checkpoint_meta
 
     try:
@@ -63,7 +64,8 @@ def main(argv=None):
     evaluate.add_argument("--checkpoint", required=True, help="a .npz saved by the Trainer (best.npz)")
     evaluate.add_argument("--data", required=True, help="a folder of class folders, e.g. DIR/test")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
+    evaluate.add_argument("--backend", default=command_line_backend(), choices=BACKEND_NAMES,
+                          help="default: $MINICNN_BACKEND, else numba")
     evaluate.add_argument("--batch-size", type=int, default=256)
     evaluate.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
                           help="average each image's logits with its mirror image's "

@@ -2,11 +2,14 @@
 
     logits = predict_logits(model, images, mean, std)
     report = classification_metrics(labels, logits.argmax(1), class_names)
+
+The plots draw on their own ``matplotlib.figure.Figure`` and never touch
+pyplot's global state or the matplotlib backend, so a notebook stays as it was.
 """
 import numpy as np
 
 from .data import normalize
-from .layers.im2col import array_module
+from .functional.loss import log_softmax
 
 
 def predict_logits(model, images, mean, std, batch_size=256, flip_average=False):
@@ -28,18 +31,6 @@ def predict_logits(model, images, mean, std, batch_size=256, flip_average=False)
     if was_training:
         model.train()
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
-
-
-def log_softmax(logits):
-    """(N, K) logits -> log-probabilities; shifting by the row maximum keeps exp() finite."""
-    xp = array_module(logits)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def softmax(logits):
-    """(N, K) logits -> probabilities (rows sum to 1)."""
-    return array_module(logits).exp(log_softmax(logits))
 
 
 def mean_cross_entropy(logits, labels):
@@ -84,32 +75,29 @@ def format_report(metrics_dict, title="evaluation"):
 
 
 def plot_confusion_matrix(confusion, class_names, path, title="confusion matrix"):
-    """Row-normalised confusion matrix with counts, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The confusion matrix with its counts, as a PNG."""
+    from matplotlib.figure import Figure
     from sklearn.metrics import ConfusionMatrixDisplay
 
     confusion = np.asarray(confusion)
-    figure, axes = plt.subplots(figsize=(9, 8))
+    figure = Figure(figsize=(9, 8))
+    axes = figure.subplots()
     ConfusionMatrixDisplay(confusion, display_labels=class_names).plot(
         ax=axes, cmap="Blues", xticks_rotation=45, colorbar=False, values_format="d")
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_misclassified(images, labels, predictions, class_names, path, limit=30, probabilities=None):
     """A grid of misclassified images titled "true -> predicted" (uint8 (N, 3, H, W))."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     wrong = np.flatnonzero(labels != predictions)[:limit]
     columns = 6
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.0, rows * 2.3))
+    figure = Figure(figsize=(columns * 2.0, rows * 2.3))
+    axes = figure.subplots(rows, columns)
     for axis in np.ravel(axes):
         axis.axis("off")
     for axis, index in zip(np.ravel(axes), wrong):
@@ -121,17 +109,15 @@ def plot_misclassified(images, labels, predictions, class_names, path, limit=30,
     figure.suptitle(f"misclassified: {len(wrong)} shown of {int(np.sum(labels != predictions))}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def plot_curves(history, path):
     """Loss and accuracy per epoch, train vs validation, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     loss_axis.plot(epochs, [row["train_loss"] for row in history], label="train")
     loss_axis.plot(epochs, [row["val_loss"] for row in history], label="validation")
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
@@ -145,4 +131,3 @@ def plot_curves(history, path):
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)

@@ -1,9 +1,14 @@
 """Sequential: a stack of layers, with train/eval modes and atomic checkpoints.
 
-    model = Sequential([Conv2D(3, 8, 3, padding=1), ReLU(), MaxPool2D(2),
-                        Flatten(), Dense(8 * 16 * 16, 10)], backend="numba", seed=0)
+    rng = np.random.default_rng(0)           # one seeded generator: a reproducible model
+    model = Sequential([Conv2D(3, 8, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
+                        Flatten(), Dense(8 * 16 * 16, 10, rng=rng)], backend="numba")
     logits = model.forward(x)
     dx = model.backward(dlogits)
+
+Wrapping layers in a Sequential keeps their weights: it moves them onto the
+model's backend and into its dtype, nothing else. To draw all weights afresh
+from one seed, ask for it: ``model.reset_parameters(seed)``.
 
 A checkpoint is one ``.npz`` file: the architecture (JSON), the weights and
 buffers, the optimizer state and any metadata. It is written to a temporary
@@ -17,6 +22,7 @@ import numpy as np
 from . import layers as layer_module
 from .atomic import atomic_savez
 from .backend import get_backend
+from .init import generator
 from .layers.base import Layer
 
 CHECKPOINT_FORMAT = 1
@@ -27,10 +33,13 @@ class CheckpointError(ValueError):
 
 
 class Sequential:
-    """Layers applied in order. ``seed`` re-initialises every layer's parameters from
-    the model backend's RNG (``seed=None`` keeps the weights the layers already have)."""
+    """Layers applied in order, on one backend (a Backend or a name; None reads $MINICNN_BACKEND).
 
-    def __init__(self, layers, backend=None, seed=0):
+    The layers keep the weights they have; Dropout's masks come from the
+    backend's random stream (``get_backend(name, seed=...)`` seeds it).
+    """
+
+    def __init__(self, layers, backend=None):
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -40,14 +49,20 @@ class Sequential:
             if isinstance(layer, layer_module.SoftmaxCrossEntropy):
                 raise ValueError(f"SoftmaxCrossEntropy may only be the last layer, found it at {index}")
         self.backend = get_backend(backend)
-        if seed is not None:
-            self.backend.seed(seed)
         for layer in self.layers:
             layer.to_backend(self.backend)
-            if seed is not None and hasattr(layer, "reset_parameters"):
-                layer.reset_parameters()
             layer.astype(self.backend.dtype)
         self.training = True
+
+    def reset_parameters(self, seed=None):
+        """Draw every layer's weights afresh, in layer order, from one generator: ``seed`` (an
+        int, a numpy Generator, or None for fresh entropy). The same seed gives the same model
+        on every backend."""
+        rng = generator(seed)
+        for layer in self.layers:
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters(rng)
+        return self
 
     # --- running it -------------------------------------------------------
     @property
@@ -68,34 +83,31 @@ class Sequential:
     def backward(self, dout=None, input_gradient=True):
         """dout (dlogits, or None to start from the model's own loss) -> dx; fills every layer's grads.
 
-        ``input_gradient=False`` is for training steps, which need the
-        parameters' gradients but not dx, the gradient with respect to the
-        input images: the walk then ends at the first layer with parameters,
-        which fills its grads without computing its own dx
-        (``Layer.parameter_gradients``), and returns None. For the reference
-        network that skips conv1's transposed convolution, 2 to 3% of a step.
-        The default keeps dx: saliency maps and class visualizations
-        (minicnn/visualize) are gradients with respect to the input.
+        Each layer, from the top: its parameter gradients, then its input
+        gradient, the dout of the layer below. ``input_gradient=False`` is for
+        training steps, which need the parameters' gradients but not dx, the
+        gradient with respect to the input images: the walk then starts no
+        lower than the first layer with parameters, skips that layer's input
+        gradient, and returns None. For the reference network that saves
+        conv1's transposed convolution, 2 to 3% of a step. The default keeps
+        dx: saliency maps and class visualizations (minicnn/visualize) are
+        gradients with respect to the input.
         """
         layers = self.layers
-        if self.loss_layer is not None and dout is None:
-            dout = self.loss_layer.backward()
+        if self.loss_layer is not None:
             layers = layers[:-1]
+            if dout is None:
+                dout = self.loss_layer.backward()
         elif dout is None:
             raise ValueError("Sequential.backward needs dout unless the model ends with its loss")
-        elif self.loss_layer is not None:
-            layers = layers[:-1]
-        if input_gradient:
-            for layer in reversed(layers):
-                dout = layer.backward(dout)
-            return dout
-        # layers below the first one with parameters have no grads to fill: not visited
-        first = next((index for index, layer in enumerate(layers) if layer.params), len(layers))
-        for layer in reversed(layers[first + 1:]):
-            dout = layer.backward(dout)
-        if first < len(layers):
-            layers[first].parameter_gradients(dout)
-        return None
+        lowest = 0
+        if not input_gradient:
+            lowest = next((index for index, layer in enumerate(layers) if layer.params), len(layers))
+        for index in range(len(layers) - 1, lowest - 1, -1):
+            layers[index].parameter_gradients(dout)
+            if input_gradient or index > lowest:
+                dout = layers[index].input_gradient(dout)
+        return dout if input_gradient else None
 
     __call__ = forward
 
@@ -166,14 +178,15 @@ class Sequential:
         return [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
 
     @classmethod
-    def from_architecture(cls, architecture, backend=None, seed=0):
+    def from_architecture(cls, architecture, backend=None):
+        """Build the layers an architecture description names (with fresh weights)."""
         layers = []
         for index, spec in enumerate(architecture):
             layer_class = getattr(layer_module, spec["type"], None)
             if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
                 raise CheckpointError(f"layer {index}: unknown layer type {spec['type']!r}")
             layers.append(layer_class(**spec["config"]))
-        return cls(layers, backend=backend, seed=seed)
+        return cls(layers, backend=backend)
 
     def summary(self, input_shape):
         """A table of layers, output shapes and parameter counts for one input shape."""
@@ -266,8 +279,7 @@ class Sequential:
     def from_checkpoint(cls, path, backend=None):
         """Build the model a checkpoint describes and load its weights."""
         arrays = read_checkpoint(path)
-        model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend,
-                                      seed=None)
+        model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend)
         model.load(path)
         return model
 

@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from minicnn.layers.conv import conv2d_forward, conv2d_parameter_gradients, conv2d_transpose
-from minicnn.layers.im2col import col2im, im2col
-from minicnn.layers.pool import maxpool_backward, maxpool_forward
+from minicnn.functional import (col2im, conv2d_forward, conv2d_parameter_gradients,
+                                conv2d_transpose, im2col, maxpool_forward, unpool)
 
 from .conftest import CUPY_SKIP_REASON
 
@@ -52,15 +51,13 @@ def test_conv_products(case, dtype, rng):
     weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
     bias = rng.standard_normal(F).astype(dtype)
     tolerance = dict(rtol=1e-4, atol=1e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
-    out, cols = conv2d_forward(x, weight, bias, stride, padding)
-    gpu_out, gpu_cols = cupy_kernels.conv2d_forward(on_gpu(x), on_gpu(weight), on_gpu(bias),
-                                                    stride, padding)
+    out, cache = conv2d_forward(x, weight, bias, stride, padding)
+    gpu_out, gpu_cache = cupy_kernels.conv2d_forward(on_gpu(x), on_gpu(weight), on_gpu(bias),
+                                                     stride, padding)
     np.testing.assert_allclose(gpu_out.get(), out, **tolerance)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    for expected, got in zip(
-            conv2d_parameter_gradients(dout, cols, weight.shape, stride, padding, True),
-            cupy_kernels.conv2d_parameter_gradients(on_gpu(dout), gpu_cols, weight.shape,
-                                                    stride, padding, True)):
+    for expected, got in zip(conv2d_parameter_gradients(dout, cache),
+                             cupy_kernels.conv2d_parameter_gradients(on_gpu(dout), gpu_cache)):
         np.testing.assert_allclose(got.get(), expected, **tolerance)
     np.testing.assert_allclose(
         cupy_kernels.conv2d_transpose(on_gpu(dout), on_gpu(weight), x.shape, stride,
@@ -73,11 +70,11 @@ def test_maxpool_and_unpool(kernel, stride, shape, dtype, rng):
     from minicnn.kernels import cupy_kernels
     x = rng.standard_normal(shape).astype(dtype)
     x[0, 0, :kernel, :kernel] = 1.0       # a tie: the first offset must win, as in argmax
-    out, switches = maxpool_forward(x, kernel, stride)
-    gpu_out, gpu_switches = cupy_kernels.maxpool_forward(on_gpu(x), kernel, stride)
+    out, cache = maxpool_forward(x, kernel, stride)
+    gpu_out, gpu_cache = cupy_kernels.maxpool_forward(on_gpu(x), kernel, stride)
     np.testing.assert_array_equal(gpu_out.get(), out)
-    np.testing.assert_array_equal(gpu_switches.get(), switches)
+    np.testing.assert_array_equal(gpu_cache.switches.get(), cache.switches)
     dout = rng.standard_normal(out.shape).astype(dtype)
     np.testing.assert_allclose(
-        cupy_kernels.maxpool_backward(on_gpu(dout), gpu_switches, x.shape, kernel, stride).get(),
-        maxpool_backward(dout, switches, x.shape, kernel, stride), rtol=1e-6, atol=1e-6)
+        cupy_kernels.unpool(on_gpu(dout), gpu_cache.switches, x.shape, kernel, stride).get(),
+        unpool(dout, cache.switches, x.shape, kernel, stride), rtol=1e-6, atol=1e-6)

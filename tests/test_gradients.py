@@ -126,7 +126,7 @@ def small_network(backend_name, with_batchnorm):
     layers += [ReLU(), MaxPool2D(2), Conv2D(4, 5, 3, stride=2, padding=1), ReLU(),
                MaxPool2D(3, 2), Flatten(), Dense(5 * 1 * 1, 6), ReLU(), Dropout(0.3),
                Dense(6, 4), SoftmaxCrossEntropy()]
-    return Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=3)
+    return Sequential(layers, backend=make_backend(backend_name, dtype="float64")).reset_parameters(3)
 
 
 @pytest.mark.parametrize("with_batchnorm", [False, True])

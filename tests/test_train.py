@@ -32,7 +32,7 @@ def colour_dataset(count=48, size=16, seed=0):
 
 def tiny_model(seed=0):
     return Sequential([Conv2D(3, 4, 3, padding=1), ReLU(), MaxPool2D(2), GlobalAvgPool2D(),
-                       Dense(4, 3), SoftmaxCrossEntropy()], backend="numpy", seed=seed)
+                       Dense(4, 3), SoftmaxCrossEntropy()], backend="numpy").reset_parameters(seed)
 
 
 def make_trainer(out_dir, callbacks=(), epochs=3, lr=0.05):

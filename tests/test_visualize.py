@@ -28,7 +28,7 @@ from .conftest import REPO_ROOT, device, host, make_backend, on_backend
 
 def float64_model(layers, seed=0, backend_name="numpy"):
     """Layers on a float64 backend, in eval mode, with non-trivial BatchNorm statistics."""
-    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=seed)
+    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64")).reset_parameters(seed)
     rng = np.random.default_rng(seed + 100)
     for layer in model:
         if isinstance(layer, BatchNorm2D):
@@ -119,7 +119,9 @@ def test_projection_stays_inside_the_receptive_field(rule, rng, backend_name):
     x = rng.standard_normal((4, 3, 20, 20))
     for name, index in feature_layers(model).items():
         maps = host(forward_to(model, device(model, x), index))
-        channels = rng.integers(0, maps.shape[1], len(x))
+        # a live channel of each image: a unit that never fires projects to nothing at all
+        channels = np.array([rng.choice(np.flatnonzero(image.max(axis=(1, 2)) > 0))
+                             for image in maps])
         projections = host(project(model, device(model, x), name, device(model, channels), "max",
                                    rule))
         for image, channel, projection in zip(maps, channels, projections):
@@ -284,7 +286,7 @@ def trained():
     model = Sequential([Conv2D(3, 8, 3, padding=1, bias=False), BatchNorm2D(8), ReLU(),
                         MaxPool2D(2), Conv2D(8, 16, 3, padding=1, bias=False), BatchNorm2D(16),
                         ReLU(), GlobalAvgPool2D(), Dropout(0.1), Dense(16, 10),
-                        SoftmaxCrossEntropy()], backend="numpy", seed=0)
+                        SoftmaxCrossEntropy()], backend="numpy").reset_parameters(0)
     optimizer = SGD(0.05, momentum=0.9)
     x = normalize(images, mean, std)
     for step in range(150):
@@ -363,7 +365,7 @@ def test_trainer_keeps_the_snapshot_epochs(tmp_path):
     dataset = ImageDataset(images, labels, names, [f"{i}.png" for i in range(40)],
                            [str(i) for i in range(40)], "memory")
     model = Sequential([Conv2D(3, 4, 3, padding=1), ReLU(), GlobalAvgPool2D(), Dense(4, 10),
-                        SoftmaxCrossEntropy()], backend="numpy", seed=0)
+                        SoftmaxCrossEntropy()], backend="numpy").reset_parameters(0)
     mean, std = channel_stats(images)
     trainer = Trainer(model, TrainConfig(epochs=3, batch_size=20), tmp_path, names, mean, std,
                       progress=False, snapshot_epochs=(1, 3))

@@ -65,3 +65,11 @@ def groups_with_several_members(groups):
     order = np.argsort(group_of, kind="stable")   # members of each group side by side
     members = np.split(order, np.cumsum(sizes)[:-1])
     return [indices for indices, size in zip(members, sizes) if size > 1]
+
+
+def train_validation_split(dataset, val_fraction=0.1, seed=0):
+    """The examples' recipe: an ImageDataset -> (training part, validation part), stratified,
+    seeded, and with byte-identical files (equal ``digests``) on one side."""
+    train_indices, val_indices = stratified_split(dataset.labels, val_fraction, seed=seed,
+                                                  groups=dataset.digests)
+    return dataset.subset(train_indices), dataset.subset(val_indices)

@@ -1,6 +1,6 @@
 """Fast paths for the cupy backend: im2col / col2im and max-pooling as CUDA kernels.
 
-Twins of minicnn/layers/im2col.py, conv.py and pool.py; tests/test_cupy_kernels.py
+Twins of minicnn/functional/im2col.py, conv.py and pool.py; tests/test_cupy_kernels.py
 holds each equal to its NumPy version (it needs a GPU and skips without one).
 
 The readable versions already run on CuPy, since they are written with ``xp``:
@@ -20,12 +20,17 @@ computes where its value comes from, so each step is a single launch:
 
 The GEMMs around them are cuBLAS calls made by ``cupy.matmul`` and ``tensordot``.
 Kernels are compiled by CuPy on first use and cached on disk by CuPy.
+
+Like minicnn/functional, the functions take the array module from their
+arguments (``array_module``): the kernels are built by that module's
+``ElementwiseKernel``, so the same wrappers run on CuPy and on a stand-in.
 """
 import functools
 
-from ..layers import conv
-from ..layers.im2col import conv_output_size
-from ..layers.pool import pool_output_size
+from ..functional import conv
+from ..functional.arrays import array_module
+from ..functional.im2col import conv_output_size
+from ..functional.pool import MaxPoolCache, pool_output_size
 
 _IM2COL = r"""
 const ptrdiff_t positions = out_h * out_w;
@@ -106,87 +111,86 @@ dx = total;
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels():
-    """The four ElementwiseKernels, built once (CuPy compiles each on first launch)."""
-    import cupy
+def _kernels(xp):
+    """The four ElementwiseKernels of the array module ``xp``, built once (CuPy compiles each on first launch)."""
     sizes = "int32 channels, int32 height, int32 width, int32 kernel_h, int32 kernel_w, " \
             "int32 stride, int32 padding, int32 out_h, int32 out_w"
     pool_sizes = "int32 height, int32 width, int32 kernel_size, int32 stride, " \
                  "int32 out_h, int32 out_w"
     return {
-        "im2col": cupy.ElementwiseKernel(f"raw T x, {sizes}", "T cols", _IM2COL,
-                                         "minicnn_im2col"),
-        "col2im": cupy.ElementwiseKernel(f"raw T cols, {sizes}", "T image", _COL2IM,
-                                         "minicnn_col2im"),
-        "maxpool": cupy.ElementwiseKernel(f"raw T x, {pool_sizes}", "T out, uint8 switches",
-                                          _MAXPOOL, "minicnn_maxpool"),
-        "unpool": cupy.ElementwiseKernel(f"raw T dout, raw uint8 switches, {pool_sizes}",
-                                         "T dx", _UNPOOL, "minicnn_unpool"),
+        "im2col": xp.ElementwiseKernel(f"raw T x, {sizes}", "T cols", _IM2COL, "minicnn_im2col"),
+        "col2im": xp.ElementwiseKernel(f"raw T cols, {sizes}", "T image", _COL2IM,
+                                       "minicnn_col2im"),
+        "maxpool": xp.ElementwiseKernel(f"raw T x, {pool_sizes}", "T out, uint8 switches",
+                                        _MAXPOOL, "minicnn_maxpool"),
+        "unpool": xp.ElementwiseKernel(f"raw T dout, raw uint8 switches, {pool_sizes}",
+                                       "T dx", _UNPOOL, "minicnn_unpool"),
     }
 
 
 def im2col(x, kernel_h, kernel_w, stride=1, padding=0):
-    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of layers/im2col.py:im2col."""
-    import cupy
+    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of functional/im2col.py:im2col."""
+    xp = array_module(x)
     N, C, H, W = x.shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
     out_w = conv_output_size(W, kernel_w, stride, padding)
-    cols = cupy.empty((N, C * kernel_h * kernel_w, out_h * out_w), dtype=x.dtype)
-    _kernels()["im2col"](cupy.ascontiguousarray(x), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, cols)
+    cols = xp.empty((N, C * kernel_h * kernel_w, out_h * out_w), dtype=x.dtype)
+    _kernels(xp)["im2col"](xp.ascontiguousarray(x), C, H, W, kernel_h, kernel_w, stride,
+                           padding, out_h, out_w, cols)
     return cols
 
 
 def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0):
-    """cols: (N, C*kh*kw, out_h*out_w) -> (N, C, H, W); twin of layers/im2col.py:col2im."""
-    import cupy
+    """cols: (N, C*kh*kw, out_h*out_w) -> (N, C, H, W); twin of functional/im2col.py:col2im."""
+    xp = array_module(cols)
     N, C, H, W = x_shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
     out_w = conv_output_size(W, kernel_w, stride, padding)
-    image = cupy.empty(x_shape, dtype=cols.dtype)
-    _kernels()["col2im"](cupy.ascontiguousarray(cols), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, image)
+    image = xp.empty(x_shape, dtype=cols.dtype)
+    _kernels(xp)["col2im"](xp.ascontiguousarray(cols), C, H, W, kernel_h, kernel_w, stride,
+                           padding, out_h, out_w, image)
     return image
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
-    """Twin of layers/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
+def conv2d_forward(x, weight, bias, stride=1, padding=0):
+    """Twin of functional/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
     return conv.conv2d_forward(x, weight, bias, stride, padding, unfold=im2col)
 
 
-def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_bias):
-    """Twin of layers/conv.py:conv2d_parameter_gradients: dW = sum_n dout[n] @ cols[n].T, in one GEMM."""
-    import cupy
+def conv2d_parameter_gradients(dout, cache):
+    """Twin of functional/conv.py:conv2d_parameter_gradients: dW = sum_n dout[n] @ cols[n].T, in one GEMM."""
+    xp = array_module(dout)
     N, F = dout.shape[:2]
     dout_rows = dout.reshape(N, F, -1)
-    weight_gradient = cupy.tensordot(dout_rows, cols, axes=((0, 2), (0, 2)))
-    bias_gradient = dout_rows.sum(axis=(0, 2)) if with_bias else None
-    return weight_gradient.reshape(weight_shape), bias_gradient
+    weight_gradient = xp.tensordot(dout_rows, cache.cols, axes=((0, 2), (0, 2)))
+    bias_gradient = dout_rows.sum(axis=(0, 2)) if cache.has_bias else None
+    return weight_gradient.reshape(cache.weight.shape), bias_gradient
 
 
-def conv2d_transpose(y, weight, x_shape, stride, padding):
-    """Twin of layers/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
+def conv2d_transpose(y, weight, x_shape, stride=1, padding=0):
+    """Twin of functional/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
     return conv.conv2d_transpose(y, weight, x_shape, stride, padding, fold=col2im)
 
 
-def maxpool_forward(x, kernel_size, stride):
-    """Twin of layers/pool.py:maxpool_forward -> (out, switches uint8)."""
-    import cupy
+def maxpool_forward(x, kernel_size=2, stride=None):
+    """Twin of functional/pool.py:maxpool_forward -> (out, cache), cache.switches uint8."""
+    xp = array_module(x)
+    stride = kernel_size if stride is None else stride
     N, C, H, W = x.shape
     out_h, out_w = pool_output_size(H, kernel_size, stride), pool_output_size(W, kernel_size, stride)
-    out = cupy.empty((N, C, out_h, out_w), dtype=x.dtype)
-    switches = cupy.empty((N, C, out_h, out_w), dtype=cupy.uint8)
-    _kernels()["maxpool"](cupy.ascontiguousarray(x), H, W, kernel_size, stride, out_h, out_w,
-                          out, switches)
-    return out, switches
+    out = xp.empty((N, C, out_h, out_w), dtype=x.dtype)
+    switches = xp.empty((N, C, out_h, out_w), dtype=xp.uint8)
+    _kernels(xp)["maxpool"](xp.ascontiguousarray(x), H, W, kernel_size, stride, out_h, out_w,
+                            out, switches)
+    return out, MaxPoolCache(switches, tuple(x.shape), kernel_size, stride)
 
 
-def maxpool_backward(dout, switches, x_shape, kernel_size, stride):
-    """Twin of layers/pool.py:maxpool_backward: route dout to the switches -> dx: x_shape."""
-    import cupy
+def unpool(y, switches, x_shape, kernel_size, stride):
+    """Twin of functional/pool.py:unpool: route y to the switches -> (N, C, H, W)."""
+    xp = array_module(y)
     _, _, H, W = x_shape
-    out_h, out_w = dout.shape[2:]
-    dx = cupy.empty(x_shape, dtype=dout.dtype)
-    _kernels()["unpool"](cupy.ascontiguousarray(dout), cupy.ascontiguousarray(switches), H, W,
-                         kernel_size, stride, out_h, out_w, dx)
+    out_h, out_w = y.shape[2:]
+    dx = xp.empty(x_shape, dtype=y.dtype)
+    _kernels(xp)["unpool"](xp.ascontiguousarray(y), xp.ascontiguousarray(switches), H, W,
+                           kernel_size, stride, out_h, out_w, dx)
     return dx

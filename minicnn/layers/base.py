@@ -1,19 +1,25 @@
 """The Layer base class: the contract every layer keeps.
 
-    forward(x)        -> out      caches what backward needs
-    backward(dout)    -> dx       fills self.grads, never mutates dout
-    parameter_gradients(dout)     fills self.grads only (the end of a training walk)
-    params, grads                  dicts with the same keys
-    buffers                        non-trained state (BatchNorm running stats)
-    train() / eval()               mode switch (Dropout, BatchNorm)
+    forward(x)               -> out    keeps in self.cache what backward needs
+    parameter_gradients(dout)          fills self.grads (layers with parameters)
+    input_gradient(dout)     -> dx     the gradient with respect to the input
+    backward(dout)           -> dx     parameter_gradients, then input_gradient
+    params, grads                      dicts with the same keys
+    buffers                            non-trained state (BatchNorm's running statistics)
+    train() / eval()                   mode switch (Dropout, BatchNorm)
 
-A layer reaches its arrays through ``self.backend`` (``xp = self.backend.xp``).
-Used on its own, a layer takes the default backend; inside a Sequential, the
-model hands it its own.
+Neither half of backward changes ``dout``, and ``input_gradient`` changes
+nothing at all (no grads, no cache): the visualization walk of
+minicnn/visualize/deconv.py calls it to pass any signal down through a layer.
+
+A layer does its maths through ``self.ops``, a table of the pure functions of
+minicnn/functional: its backend's table inside a model (``backend.ops``), the
+readable ``minicnn.functional`` itself for a layer used on its own. Either way
+the layer code names no array library.
 """
 import warnings
 
-from ..backend import default_backend
+from .. import functional
 
 
 class ShapeError(ValueError):
@@ -21,33 +27,39 @@ class ShapeError(ValueError):
 
 
 class Layer:
-    """Base class. Subclasses implement forward and backward."""
+    """Base class. Subclasses implement forward, input_gradient and, with parameters, parameter_gradients."""
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self.buffers = {}
         self.training = True
-        self._backend = None
+        self.backend = None     # set by the model that holds the layer (Sequential, to_backend)
+        self.cache = None       # what the last forward kept for backward
 
-    # --- backend ----------------------------------------------------------
+    # --- where the maths runs -----------------------------------------------
     @property
-    def backend(self):
-        return self._backend if self._backend is not None else default_backend()
-
-    @backend.setter
-    def backend(self, backend):
-        self._backend = backend
+    def ops(self):
+        """The functions this layer computes with: its backend's table, or minicnn.functional on its own."""
+        return functional if self.backend is None else self.backend.ops
 
     def to_backend(self, backend):
-        """Move params, grads and buffers onto ``backend`` (host round trip)."""
-        old = self.backend
+        """Move params, grads and buffers onto ``backend`` (a host round trip); the cache is dropped."""
+        to_host = (lambda array: array) if self.backend is None else self.backend.to_host
         for store in (self.params, self.grads, self.buffers):
             for key, value in store.items():
                 if value is not None:
-                    store[key] = backend.to_device(old.to_host(value))
-        self._backend = backend
+                    store[key] = backend.to_device(to_host(value))
+        self.backend = backend
+        self.cache = None
         return self
+
+    def place(self, host_arrays):
+        """Freshly drawn host arrays {name: array} -> the layer's own: on its backend, in its dtype."""
+        if self.backend is None:
+            return dict(host_arrays)
+        return {name: self.backend.to_device(array, self.backend.dtype)
+                for name, array in host_arrays.items()}
 
     def astype(self, dtype):
         """Cast params, grads and buffers to ``dtype`` (float64 for gradient checks)."""
@@ -70,19 +82,23 @@ class Layer:
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, dout):
-        raise NotImplementedError
-
     def parameter_gradients(self, dout):
-        """Fill self.grads from dout, without returning dx.
+        """Fill self.grads from dout (the gradient of the loss with respect to the output).
 
-        What the first layer with parameters is asked for in a training step,
-        where nobody needs the gradient of the loss with respect to the input
-        (``Sequential.backward(input_gradient=False)``). By default this is
-        backward with its dx dropped; layers whose dx is a separate product
-        (Conv2D, Dense) override it to skip that product.
+        Nothing to do for a layer without parameters. It is all a training step
+        asks of the first layer with parameters, where nobody needs the
+        gradient with respect to the input images
+        (``Sequential.backward(input_gradient=False)``).
         """
-        self.backward(dout)
+
+    def input_gradient(self, dout):
+        """dout (the gradient with respect to the output) -> dx; changes nothing."""
+        raise NotImplementedError(f"{type(self).__name__} must implement input_gradient(dout)")
+
+    def backward(self, dout):
+        """dout -> dx: fill self.grads, then return the gradient with respect to the input."""
+        self.parameter_gradients(dout)
+        return self.input_gradient(dout)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)

@@ -5,48 +5,43 @@
     guided     R_in = 1[f > 0] * 1[R > 0] * R   both (Springenberg et al. 2014)
 
 f is the forward input of the ReLU, R the signal coming down from above.
-
-``relu_forward`` / ``relu_backward`` are the readable NumPy versions of the
-two passes a training step runs; the numba backend swaps in
-``minicnn/kernels/activation_numba.py`` (one parallel pass instead of two).
+minicnn/functional/relu.py has the maths.
 """
 from .base import Layer
 
 RELU_RULES = ("gradient", "deconvnet", "guided")
 
 
-def relu_forward(x):
-    """-> (out, mask): out = x * mask, mask = (x > 0), the on/off pattern backward needs."""
-    mask = x > 0
-    return x * mask, mask
-
-
-def relu_backward(dout, mask):
-    """dx = dout * mask (at exactly 0 we take the subgradient 0)."""
-    return dout * mask
-
-
 class ReLU(Layer):
     """out = max(x, 0), elementwise; any shape."""
 
+    def __init__(self):
+        super().__init__()
+        self.cache = None       # the mask 1[x > 0] of the last forward (bool)
+
+    @property
+    def mask(self):
+        """The on/off pattern 1[x > 0] of the last forward input."""
+        return self.cache
+
     def forward(self, x):
         self.check_floating(x)
-        out, self.mask = self.backend.relu_forward(x)
+        out, self.cache = self.ops.relu_forward(x)
         return out
 
-    def backward(self, dout):
+    def input_gradient(self, dout):
         """dx = 1[x > 0] * dout (at exactly 0 we take the subgradient 0)."""
         return self.backward_rule(dout, "gradient")
 
     def backward_rule(self, R, rule="gradient"):
         """Pass R back with one of RELU_RULES; side-effect free (a deconvnet calls this)."""
-        if tuple(R.shape) != tuple(self.mask.shape):
-            raise ValueError(f"ReLU.backward_rule expects shape {tuple(self.mask.shape)}, "
+        if tuple(R.shape) != tuple(self.cache.shape):
+            raise ValueError(f"ReLU.backward_rule expects shape {tuple(self.cache.shape)}, "
                              f"got {tuple(R.shape)}")
         if rule == "gradient":
-            return self.backend.relu_backward(R, self.mask)
+            return self.ops.relu_backward(R, self.cache)
         if rule == "deconvnet":
-            return R * (R > 0)
+            return self.ops.relu_deconvnet(R)
         if rule == "guided":
-            return R * (self.mask & (R > 0))
+            return self.ops.relu_guided(R, self.cache)
         raise ValueError(f"unknown ReLU rule {rule!r}: choose one of {RELU_RULES}")
