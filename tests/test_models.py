@@ -8,7 +8,7 @@ from minicnn import (BatchNorm2D, CheckpointError, Conv2D, Dense, Dropout, Flatt
                      GlobalAvgPool2D, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy)
 from minicnn.optim import SGD, Adam
 
-from .conftest import ALL_BACKENDS, device, host, make_backend
+from .conftest import ALL_BACKENDS, REPO_ROOT, device, host, make_backend
 
 
 def bars_dataset(rng, count=64, size=8):
@@ -274,3 +274,16 @@ def test_backward_without_input_gradient_with_no_parameters():
     model = Sequential([Flatten()])
     model.forward(np.ones((2, 2, 2), dtype=np.float32))
     assert model.backward(np.ones((2, 4), dtype=np.float32), input_gradient=False) is None
+
+
+def test_a_checkpoint_of_the_previous_release_still_loads(backend_name):
+    """tests/fixtures/checkpoint_release_a51f818.npz was written by minicnn at commit a51f818
+    (before minicnn/functional existed): same architecture, same weights, same logits."""
+    path = REPO_ROOT / "tests" / "fixtures" / "checkpoint_release_a51f818.npz"
+    model = Sequential.from_checkpoint(path, backend=make_backend(backend_name)).eval()
+    meta = model.load(path, optimizer=SGD(0.1, momentum=0.9))
+    x = np.random.default_rng(meta["input_seed"]).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(host(model.forward(device(model, x))), meta["expected_logits"],
+                               rtol=1e-5, atol=1e-6)
+    assert [type(layer).__name__ for layer in model][:2] == ["Conv2D", "BatchNorm2D"]
+    assert not model[0].has_bias and model[4].has_bias
