@@ -183,3 +183,10 @@ def test_residual_network_with_loss(rng, backend_name):
     assert report.passed(TOLERANCE), str(report)
     assert "5.shortcut.0.W" in report.errors and "3.body.3.W" in report.errors
     assert sum(report.kinks.values()) <= 3, str(report)
+
+
+def test_softmax_cross_entropy_gradients_with_soft_targets(rng, backend_name):
+    targets = rng.dirichlet(np.ones(6), size=5)
+    report = check_layer(on_backend(SoftmaxCrossEntropy(), backend_name),
+                         rng.standard_normal((5, 6)), labels=targets)
+    assert_passes(report)

@@ -51,8 +51,11 @@ class Residual(Layer):
                    None if shortcut is None else [build(spec) for spec in shortcut])
 
     def __repr__(self):
-        shortcut = "identity" if self.shortcut is None else self.shortcut
-        return f"Residual(body={self.body}, shortcut={shortcut})"
+        """Short: the layer types of each branch (the architecture description has their configs)."""
+        def names(branch):
+            return "[" + ", ".join(type(layer).__name__ for layer in branch) + "]"
+        shortcut = "identity" if self.shortcut is None else names(self.shortcut)
+        return f"Residual(body={names(self.body)}, shortcut={shortcut})"
 
     def forward(self, x):
         self.check_floating(x)
