@@ -247,7 +247,8 @@ class DeviceBackend(Backend):
 class CupyBackend(DeviceBackend):
     """CuPy on an NVIDIA GPU: float32, cuBLAS for the GEMMs, our CUDA kernels for
     im2col / col2im and pooling (minicnn/kernels/cupy_kernels.py, each tested
-    equal to its NumPy twin in tests/test_cupy_kernels.py, which needs a GPU).
+    equal to its NumPy twin in tests/test_cupy_kernels.py: on a GPU with CuPy,
+    and without one through a host emulation of CuPy's ElementwiseKernel).
 
     CuPy's memory pool (on by default) keeps freed device memory for the next
     step; ``memory_stats()`` reports it.

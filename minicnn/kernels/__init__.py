@@ -24,7 +24,8 @@ cached on disk (``cache=True``); ``threads.py`` runs them on a pool of worker
 threads, a chunk of the batch each. ``allocator.py`` keeps freed large arrays
 for reuse. ``scratch.py`` gives each worker thread reusable buffers.
 cupy_kernels.py (CUDA, imported only by the cupy backend) is tested by
-tests/test_cupy_kernels.py on a machine with a GPU.
+tests/test_cupy_kernels.py: with CuPy on a GPU, and on any machine through a host
+emulation of CuPy's ElementwiseKernel (tests/cuda_host.py).
 """
 from . import allocator, threads
 from .activation_numba import relu_backward, relu_forward

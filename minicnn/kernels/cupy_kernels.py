@@ -1,7 +1,8 @@
 """Fast paths for the cupy backend: im2col / col2im and max-pooling as CUDA kernels.
 
 Twins of minicnn/layers/im2col.py, conv.py and pool.py; tests/test_cupy_kernels.py
-holds each equal to its NumPy version (it needs a GPU and skips without one).
+holds each equal to its NumPy version (with CuPy on a GPU, and without one through
+a host emulation of CuPy's ElementwiseKernel).
 
 The readable versions already run on CuPy, since they are written with ``xp``:
 im2col copies one strided slice per kernel offset, which on a GPU is kh*kw
@@ -20,11 +21,19 @@ computes where its value comes from, so each step is a single launch:
 
 The GEMMs around them are cuBLAS calls made by ``cupy.matmul`` and ``tensordot``.
 Kernels are compiled by CuPy on first use and cached on disk by CuPy.
+
+The kernels are plain data (``KERNEL_SOURCES``: CuPy's four ElementwiseKernel
+arguments each), and the wrappers take the array module from their arguments and
+the kernel table as an option, so tests/test_cupy_kernels.py runs these exact
+wrappers and kernel sources without a GPU: on NumPy arrays, with the host
+emulation of ElementwiseKernel in tests/cuda_host.py.
 """
 import functools
+from typing import NamedTuple
 
 from ..layers import conv
-from ..layers.im2col import conv_output_size
+from ..layers.base import ShapeError
+from ..layers.im2col import array_module, conv_output_size
 from ..layers.pool import pool_output_size
 
 _IM2COL = r"""
@@ -105,88 +114,155 @@ dx = total;
 """
 
 
+class ConvSizes(NamedTuple):
+    """The size arguments of the im2col and col2im kernels, in their order (each an int32)."""
+    channels: int
+    height: int
+    width: int
+    kernel_h: int
+    kernel_w: int
+    stride: int
+    padding: int
+    out_h: int
+    out_w: int
+
+    def cols_shape(self, batch):
+        """(N, C*kh*kw, out_h*out_w)."""
+        return (batch, self.channels * self.kernel_h * self.kernel_w, self.out_h * self.out_w)
+
+
+class PoolSizes(NamedTuple):
+    """The size arguments of the maxpool and unpool kernels, in their order (each an int32)."""
+    height: int
+    width: int
+    kernel_size: int
+    stride: int
+    out_h: int
+    out_w: int
+
+
+def conv_sizes(x_shape, kernel_h, kernel_w, stride, padding):
+    """The launch arguments of im2col / col2im for an input of shape (N, C, H, W)."""
+    _, C, H, W = x_shape
+    return ConvSizes(C, H, W, kernel_h, kernel_w, stride, padding,
+                     conv_output_size(H, kernel_h, stride, padding),
+                     conv_output_size(W, kernel_w, stride, padding))
+
+
+def pool_sizes(x_shape, kernel_size, stride):
+    """The launch arguments of maxpool / unpool for an input of shape (N, C, H, W)."""
+    _, _, H, W = x_shape
+    return PoolSizes(H, W, kernel_size, stride, pool_output_size(H, kernel_size, stride),
+                     pool_output_size(W, kernel_size, stride))
+
+
+class KernelSource(NamedTuple):
+    """The four arguments of ``cupy.ElementwiseKernel``, in its order."""
+    in_params: str
+    out_params: str
+    operation: str
+    name: str
+
+
+def _int32_params(sizes):
+    """"int32 channels, int32 height, ...": a sizes tuple as kernel parameters."""
+    return ", ".join(f"int32 {name}" for name in sizes._fields)
+
+
+KERNEL_SOURCES = {
+    "im2col": KernelSource(f"raw T x, {_int32_params(ConvSizes)}", "T cols", _IM2COL,
+                           "minicnn_im2col"),
+    "col2im": KernelSource(f"raw T cols, {_int32_params(ConvSizes)}", "T image", _COL2IM,
+                           "minicnn_col2im"),
+    "maxpool": KernelSource(f"raw T x, {_int32_params(PoolSizes)}", "T out, uint8 switches",
+                            _MAXPOOL, "minicnn_maxpool"),
+    "unpool": KernelSource(f"raw T dout, raw uint8 switches, {_int32_params(PoolSizes)}",
+                           "T dx", _UNPOOL, "minicnn_unpool"),
+}
+
+
+def build_kernels(elementwise_kernel):
+    """The kernel table {name: kernel}, each made by ``elementwise_kernel(*KERNEL_SOURCES[name])``:
+    cupy.ElementwiseKernel, or the host emulation in tests/cuda_host.py."""
+    return {name: elementwise_kernel(*source) for name, source in KERNEL_SOURCES.items()}
+
+
 @functools.lru_cache(maxsize=None)
-def _kernels():
-    """The four ElementwiseKernels, built once (CuPy compiles each on first launch)."""
+def _cupy_kernels():
+    """The table of CuPy kernels, built once (CuPy compiles each on first launch)."""
     import cupy
-    sizes = "int32 channels, int32 height, int32 width, int32 kernel_h, int32 kernel_w, " \
-            "int32 stride, int32 padding, int32 out_h, int32 out_w"
-    pool_sizes = "int32 height, int32 width, int32 kernel_size, int32 stride, " \
-                 "int32 out_h, int32 out_w"
-    return {
-        "im2col": cupy.ElementwiseKernel(f"raw T x, {sizes}", "T cols", _IM2COL,
-                                         "minicnn_im2col"),
-        "col2im": cupy.ElementwiseKernel(f"raw T cols, {sizes}", "T image", _COL2IM,
-                                         "minicnn_col2im"),
-        "maxpool": cupy.ElementwiseKernel(f"raw T x, {pool_sizes}", "T out, uint8 switches",
-                                          _MAXPOOL, "minicnn_maxpool"),
-        "unpool": cupy.ElementwiseKernel(f"raw T dout, raw uint8 switches, {pool_sizes}",
-                                         "T dx", _UNPOOL, "minicnn_unpool"),
-    }
+    return build_kernels(cupy.ElementwiseKernel)
 
 
-def im2col(x, kernel_h, kernel_w, stride=1, padding=0):
-    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of layers/im2col.py:im2col."""
-    import cupy
-    N, C, H, W = x.shape
-    out_h = conv_output_size(H, kernel_h, stride, padding)
-    out_w = conv_output_size(W, kernel_w, stride, padding)
-    cols = cupy.empty((N, C * kernel_h * kernel_w, out_h * out_w), dtype=x.dtype)
-    _kernels()["im2col"](cupy.ascontiguousarray(x), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, cols)
+def _launch(kernels, name, *args):
+    """Run kernel ``name`` of ``kernels`` (None: the CuPy table) on inputs then outputs."""
+    (_cupy_kernels() if kernels is None else kernels)[name](*args)
+
+
+def im2col(x, kernel_h, kernel_w, stride=1, padding=0, kernels=None):
+    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of layers/im2col.py:im2col.
+
+    ``kernels``: the kernel table to launch (default: the CuPy kernels); the same for
+    every wrapper below.
+    """
+    xp = array_module(x)
+    sizes = conv_sizes(x.shape, kernel_h, kernel_w, stride, padding)
+    cols = xp.empty(sizes.cols_shape(x.shape[0]), dtype=x.dtype)
+    _launch(kernels, "im2col", xp.ascontiguousarray(x), *sizes, cols)
     return cols
 
 
-def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0):
+def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, kernels=None):
     """cols: (N, C*kh*kw, out_h*out_w) -> (N, C, H, W); twin of layers/im2col.py:col2im."""
-    import cupy
-    N, C, H, W = x_shape
-    out_h = conv_output_size(H, kernel_h, stride, padding)
-    out_w = conv_output_size(W, kernel_w, stride, padding)
-    image = cupy.empty(x_shape, dtype=cols.dtype)
-    _kernels()["col2im"](cupy.ascontiguousarray(cols), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, image)
+    xp = array_module(cols)
+    sizes = conv_sizes(x_shape, kernel_h, kernel_w, stride, padding)
+    image = xp.empty(x_shape, dtype=cols.dtype)
+    _launch(kernels, "col2im", xp.ascontiguousarray(cols), *sizes, image)
     return image
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
+def conv2d_forward(x, weight, bias, stride, padding, kernels=None):
     """Twin of layers/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
-    return conv.conv2d_forward(x, weight, bias, stride, padding, unfold=im2col)
+    return conv.conv2d_forward(x, weight, bias, stride, padding,
+                               unfold=functools.partial(im2col, kernels=kernels))
 
 
 def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_bias):
     """Twin of layers/conv.py:conv2d_parameter_gradients: dW = sum_n dout[n] @ cols[n].T, in one GEMM."""
-    import cupy
+    xp = array_module(dout)
     N, F = dout.shape[:2]
     dout_rows = dout.reshape(N, F, -1)
-    weight_gradient = cupy.tensordot(dout_rows, cols, axes=((0, 2), (0, 2)))
+    weight_gradient = xp.tensordot(dout_rows, cols, axes=((0, 2), (0, 2)))
     bias_gradient = dout_rows.sum(axis=(0, 2)) if with_bias else None
     return weight_gradient.reshape(weight_shape), bias_gradient
 
 
-def conv2d_transpose(y, weight, x_shape, stride, padding):
+def conv2d_transpose(y, weight, x_shape, stride, padding, kernels=None):
     """Twin of layers/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
-    return conv.conv2d_transpose(y, weight, x_shape, stride, padding, fold=col2im)
+    return conv.conv2d_transpose(y, weight, x_shape, stride, padding,
+                                 fold=functools.partial(col2im, kernels=kernels))
 
 
-def maxpool_forward(x, kernel_size, stride):
+def maxpool_forward(x, kernel_size, stride, kernels=None):
     """Twin of layers/pool.py:maxpool_forward -> (out, switches uint8)."""
-    import cupy
-    N, C, H, W = x.shape
-    out_h, out_w = pool_output_size(H, kernel_size, stride), pool_output_size(W, kernel_size, stride)
-    out = cupy.empty((N, C, out_h, out_w), dtype=x.dtype)
-    switches = cupy.empty((N, C, out_h, out_w), dtype=cupy.uint8)
-    _kernels()["maxpool"](cupy.ascontiguousarray(x), H, W, kernel_size, stride, out_h, out_w,
-                          out, switches)
+    xp = array_module(x)
+    sizes = pool_sizes(x.shape, kernel_size, stride)
+    out = xp.empty((*x.shape[:2], sizes.out_h, sizes.out_w), dtype=x.dtype)
+    switches = xp.empty(out.shape, dtype=xp.uint8)
+    _launch(kernels, "maxpool", xp.ascontiguousarray(x), *sizes, out, switches)
     return out, switches
 
 
-def maxpool_backward(dout, switches, x_shape, kernel_size, stride):
+def maxpool_backward(dout, switches, x_shape, kernel_size, stride, kernels=None):
     """Twin of layers/pool.py:maxpool_backward: route dout to the switches -> dx: x_shape."""
-    import cupy
-    _, _, H, W = x_shape
-    out_h, out_w = dout.shape[2:]
-    dx = cupy.empty(x_shape, dtype=dout.dtype)
-    _kernels()["unpool"](cupy.ascontiguousarray(dout), cupy.ascontiguousarray(switches), H, W,
-                         kernel_size, stride, out_h, out_w, dx)
+    xp = array_module(dout)
+    sizes = pool_sizes(x_shape, kernel_size, stride)
+    if tuple(dout.shape) != (*x_shape[:2], sizes.out_h, sizes.out_w):
+        # the kernel would read past dout on the GPU, silently
+        raise ShapeError(f"maxpool_backward: dout has shape {tuple(dout.shape)}, but pooling "
+                         f"{tuple(x_shape)} with kernel {kernel_size}, stride {stride} gives "
+                         f"{(*x_shape[:2], sizes.out_h, sizes.out_w)}")
+    dx = xp.empty(x_shape, dtype=dout.dtype)
+    _launch(kernels, "unpool", xp.ascontiguousarray(dout), xp.ascontiguousarray(switches),
+            *sizes, dx)
     return dx
