@@ -42,14 +42,21 @@ class Device:
 
 
 @pytest.fixture(scope="module")
-def device():
+def host_kernels():
+    """The kernel table built with the host emulation of ElementwiseKernel."""
+    if cuda_host.GXX_SKIP_REASON is not None:
+        pytest.skip(cuda_host.GXX_SKIP_REASON)
+    return cupy_kernels.build_kernels(cuda_host.ElementwiseKernel)
+
+
+@pytest.fixture(scope="module")
+def device(request):
     if CUPY_SKIP_REASON is None:
         import cupy
         return Device(kernels=None, to_device=cupy.asarray)
     if cuda_host.GXX_SKIP_REASON is not None:
         pytest.skip(f"{CUPY_SKIP_REASON}, and {cuda_host.GXX_SKIP_REASON}")
-    return Device(kernels=cupy_kernels.build_kernels(cuda_host.ElementwiseKernel),
-                  to_device=np.asarray)
+    return Device(kernels=request.getfixturevalue("host_kernels"), to_device=np.asarray)
 
 
 @pytest.fixture(params=["float32", "float64"])
@@ -135,3 +142,80 @@ def test_unpool_refuses_a_dout_of_another_shape(device):
         cupy_kernels.maxpool_backward(device.to_device(np.zeros((1, 2, 2, 2))),
                                       device.to_device(np.zeros((1, 2, 2, 2), np.uint8)),
                                       x.shape, 2, 2, kernels=device.kernels)
+
+
+# --- Index arithmetic above 2**31 elements ---
+# On the host emulation only, which can run the last few i of a launch far too big to
+# allocate: the arrays are lazy_zeros, which take memory only where they are touched.
+
+RUN = 1000              # how many of the last indices each launch runs
+SIDE = 46_341           # SIDE**2 = 2_147_488_281 > 2**31 - 1
+WIDE = 143_165_578      # 15 * WIDE > 2**31 - 1
+
+
+def check_copy_at_the_top(kernel, source, sizes, target):
+    """Run ``kernel(source, *sizes, target)``, a launch that copies source to target
+    (both flattened), for its last RUN indices, and check those entries."""
+    flat_source, flat_target = source.reshape(-1), target.reshape(-1)
+    top = flat_target.size - RUN
+    flat_source[top:] = np.arange(1, RUN + 1)
+    kernel(source, *sizes, target, loop_range=(top, flat_target.size))
+    np.testing.assert_array_equal(flat_target[top:], flat_source[top:])
+
+
+@pytest.mark.parametrize("kernel", [1, SIDE], ids=["positions", "taps"])
+def test_im2col_indexes_above_2_to_the_31(kernel, host_kernels):
+    """A SIDE x SIDE image: with a 1x1 kernel it has SIDE**2 output positions, with a
+    kernel the size of the image SIDE**2 kernel taps. Either way cols is the image."""
+    x_shape = (1, 1, SIDE, SIDE)
+    sizes = cupy_kernels.conv_sizes(x_shape, kernel, kernel, 1, 0)
+    x = cuda_host.lazy_zeros(x_shape, np.float32)
+    check_copy_at_the_top(host_kernels["im2col"], x, sizes,
+                          cuda_host.lazy_zeros(sizes.cols_shape(1), np.float32))
+
+
+def test_col2im_indexes_above_2_to_the_31(host_kernels):
+    """Two channels of SIDE x SIDE, 1x1 kernel: channel 1 reads cols from row 1, which
+    starts SIDE**2 entries in. The image is cols."""
+    x_shape = (1, 2, SIDE, SIDE)
+    sizes = cupy_kernels.conv_sizes(x_shape, 1, 1, 1, 0)
+    cols = cuda_host.lazy_zeros(sizes.cols_shape(1), np.float32)
+    check_copy_at_the_top(host_kernels["col2im"], cols, sizes,
+                          cuda_host.lazy_zeros(x_shape, np.float32))
+
+
+def test_maxpool_and_unpool_index_above_2_to_the_31(host_kernels):
+    """16 rows of WIDE pixels in 16x16 windows, stride 16: the bottom row of a window is
+    15 * WIDE elements past its top. The last RUN windows each have their maximum in
+    the bottom row, at a column of their own; unpool must route dout back to it."""
+    x_shape = (1, 1, 16, WIDE)
+    sizes = cupy_kernels.pool_sizes(x_shape, 16, 16)
+    windows = np.arange(sizes.out_w - RUN, sizes.out_w)
+    columns = windows % 16
+    x = cuda_host.lazy_zeros(x_shape, np.float32)
+    x[0, 0, 15, windows * 16 + columns] = np.arange(1, RUN + 1)
+    out = cuda_host.lazy_zeros((1, 1, 1, sizes.out_w), np.float32)
+    switches = cuda_host.lazy_zeros(out.shape, np.uint8)
+    host_kernels["maxpool"](x, *sizes, out, switches, loop_range=(windows[0], sizes.out_w))
+    np.testing.assert_array_equal(out[0, 0, 0, windows], np.arange(1, RUN + 1))
+    np.testing.assert_array_equal(switches[0, 0, 0, windows], 15 * 16 + columns)
+
+    dout = cuda_host.lazy_zeros(out.shape, np.float32)
+    dout[0, 0, 0, windows] = np.arange(1, RUN + 1) / 4
+    dx = cuda_host.lazy_zeros(x_shape, np.float32)
+    bottom_row = dx[0, 0, 15, windows[0] * 16:]   # the pixels under the last windows' bottom row
+    first = 15 * WIDE + windows[0] * 16
+    host_kernels["unpool"](dout, switches, *sizes, dx, loop_range=(first, first + bottom_row.size))
+    expected = np.zeros(bottom_row.size, np.float32)
+    expected[(windows - windows[0]) * 16 + columns] = np.arange(1, RUN + 1) / 4
+    np.testing.assert_array_equal(bottom_row, expected)
+
+
+@pytest.mark.parametrize("launch_sizes, args, message", [
+    (cupy_kernels.conv_sizes, ((1, 2**31, 4, 4), 3, 3, 1, 1), "channels = 2147483648"),
+    (cupy_kernels.conv_sizes, ((1, 1, 2**31 - 2, 4), 3, 3, 1, 1), "padded_height = 2147483648"),
+    (cupy_kernels.pool_sizes, ((1, 1, 4, 2**31), 2, 2), "width = 2147483648"),
+])
+def test_sizes_beyond_int32_are_refused(launch_sizes, args, message):
+    with pytest.raises(ValueError, match=f"{message} is too large for the CUDA kernels"):
+        launch_sizes(*args)

@@ -22,6 +22,12 @@ computes where its value comes from, so each step is a single launch:
 The GEMMs around them are cuBLAS calls made by ``cupy.matmul`` and ``tensordot``.
 Kernels are compiled by CuPy on first use and cached on disk by CuPy.
 
+Flat indices and counts (the loop index i, positions, rows, offsets into x) are
+``ptrdiff_t``: a tensor, a feature map or a kernel's taps can pass 2**31 elements.
+A coordinate within one row, column or window stays ``int``, and so do the size
+arguments, which CuPy passes as int32: ``conv_sizes`` and ``pool_sizes`` refuse
+sizes beyond that (docs/gpu.md, "Index limits").
+
 The kernels are plain data (``KERNEL_SOURCES``: CuPy's four ElementwiseKernel
 arguments each), and the wrappers take the array module from their arguments and
 the kernel table as an option, so tests/test_cupy_kernels.py runs these exact
@@ -37,12 +43,13 @@ from ..layers.im2col import array_module, conv_output_size
 from ..layers.pool import pool_output_size
 
 _IM2COL = r"""
-const ptrdiff_t positions = out_h * out_w;
-const ptrdiff_t rows = (ptrdiff_t)channels * kernel_h * kernel_w;
+const ptrdiff_t positions = (ptrdiff_t)out_h * out_w;
+const ptrdiff_t taps = (ptrdiff_t)kernel_h * kernel_w;
+const ptrdiff_t rows = channels * taps;
 const ptrdiff_t p = i % positions;
 const ptrdiff_t row = (i / positions) % rows;
 const ptrdiff_t n = i / (positions * rows);
-const int c = row / (kernel_h * kernel_w);
+const int c = row / taps;
 const int tap_y = (row / kernel_w) % kernel_h;
 const int tap_x = row % kernel_w;
 const int y = (p / out_w) * stride + tap_y - padding;
@@ -52,7 +59,7 @@ cols = inside ? x[((n * channels + c) * height + y) * width + x_pos] : (T)0;
 """
 
 _COL2IM = r"""
-const ptrdiff_t positions = out_h * out_w;
+const ptrdiff_t positions = (ptrdiff_t)out_h * out_w;
 const ptrdiff_t rows = (ptrdiff_t)channels * kernel_h * kernel_w;
 const int x_pos = i % width;
 const int y = (i / width) % height;
@@ -82,7 +89,7 @@ T best = window[0];
 int best_index = 0;
 for (int tap_y = 0; tap_y < kernel_size; ++tap_y) {
     for (int tap_x = 0; tap_x < kernel_size; ++tap_x) {
-        const T value = window[tap_y * width + tap_x];
+        const T value = window[(ptrdiff_t)tap_y * width + tap_x];
         if (value > best) {  // strictly greater: ties keep the first offset
             best = value;
             best_index = tap_y * kernel_size + tap_x;
@@ -141,19 +148,35 @@ class PoolSizes(NamedTuple):
     out_w: int
 
 
+INT32_MAX = 2**31 - 1
+
+
+def _check_int32(**sizes):
+    """The kernels take their sizes as int32 and compute a row or column coordinate
+    (up to the padded size) in int: refuse what would wrap."""
+    for name, value in sizes.items():
+        if value > INT32_MAX:
+            raise ValueError(f"{name} = {value} is too large for the CUDA kernels, whose "
+                             f"sizes and coordinates are int32 (at most {INT32_MAX})")
+
+
 def conv_sizes(x_shape, kernel_h, kernel_w, stride, padding):
     """The launch arguments of im2col / col2im for an input of shape (N, C, H, W)."""
     _, C, H, W = x_shape
-    return ConvSizes(C, H, W, kernel_h, kernel_w, stride, padding,
-                     conv_output_size(H, kernel_h, stride, padding),
-                     conv_output_size(W, kernel_w, stride, padding))
+    sizes = ConvSizes(C, H, W, kernel_h, kernel_w, stride, padding,
+                      conv_output_size(H, kernel_h, stride, padding),
+                      conv_output_size(W, kernel_w, stride, padding))
+    _check_int32(**sizes._asdict(), padded_height=H + 2 * padding, padded_width=W + 2 * padding)
+    return sizes
 
 
 def pool_sizes(x_shape, kernel_size, stride):
     """The launch arguments of maxpool / unpool for an input of shape (N, C, H, W)."""
     _, _, H, W = x_shape
-    return PoolSizes(H, W, kernel_size, stride, pool_output_size(H, kernel_size, stride),
-                     pool_output_size(W, kernel_size, stride))
+    sizes = PoolSizes(H, W, kernel_size, stride, pool_output_size(H, kernel_size, stride),
+                      pool_output_size(W, kernel_size, stride))
+    _check_int32(**sizes._asdict())
+    return sizes
 
 
 class KernelSource(NamedTuple):
