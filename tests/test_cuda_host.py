@@ -1,4 +1,6 @@
 """The host emulation of CuPy's ElementwiseKernel (tests/cuda_host.py) does what CuPy does."""
+import resource
+
 import numpy as np
 import pytest
 
@@ -86,12 +88,14 @@ def test_loop_range_runs_only_those_indices():
     np.testing.assert_array_equal(y, [-1, -1, -1, 3, 4, 5, -1, -1, -1, -1])
 
 
-def test_lazy_zeros_index_far_past_2_to_the_31_without_taking_memory():
-    """A 32 GiB array of which the loop touches the last page only."""
+def test_lazy_zeros_run_past_2_to_the_32_in_a_few_pages():
+    """A 32 GiB array (with 64 GiB of guards) of which the loop touches the last page."""
     index = ElementwiseKernel("", "int64 y", "y = i;", "index")
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     huge = cuda_host.lazy_zeros((2**32,), np.int64)
     index(huge, loop_range=(2**32 - 3, 2**32))
     np.testing.assert_array_equal(huge[-4:], [0, 2**32 - 3, 2**32 - 2, 2**32 - 1])
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 64 * 1024
 
 
 def test_compiled_code_is_cached_by_source(tmp_path, monkeypatch):
