@@ -19,12 +19,13 @@ coordinate could be compared fails. See docs/gradcheck.md for the method.
 from .checks import (GradcheckPrecisionWarning, assert_functions, assert_gradients,
                      check_forward, check_functions, check_layer)
 from .inputs import OPERATIONS, SWEEPS, Case, distinct_values, standard_cases
-from .numerical import (ROUNDOFF_FACTOR, numerical_gradient, numerical_gradient_with_kinks,
-                        rel_error, roundoff)
+from .numerical import (ROUNDOFF_FACTOR, CentralDifferences, central_differences,
+                        numerical_gradient, numerical_gradient_with_kinks, rel_error)
 from .report import DEFAULT_TOLERANCE, SCALE_FLOOR, Comparison, GradcheckReport
 
 __all__ = ["check_layer", "check_functions", "check_forward", "assert_gradients",
            "assert_functions", "GradcheckReport", "Comparison", "GradcheckPrecisionWarning",
-           "numerical_gradient", "numerical_gradient_with_kinks", "rel_error", "roundoff",
+           "numerical_gradient", "numerical_gradient_with_kinks", "rel_error",
+           "central_differences", "CentralDifferences",
            "distinct_values", "Case", "standard_cases", "SWEEPS", "OPERATIONS",
            "DEFAULT_TOLERANCE", "SCALE_FLOOR", "ROUNDOFF_FACTOR"]

@@ -9,7 +9,7 @@ and central differences estimate the same number for each coordinate i:
     dx_i ~= sum((f(x + h e_i) - f(x - h e_i)) * dout) / (2h)
 
 with an error of O(h^2) from truncation and about eps * sum|f * dout| / h from
-round-off (see ``roundoff``).
+round-off, the sum over the outputs that x_i reaches (see ``central_differences``).
 
 Kinks. ReLU at 0 and max-pool ties have no derivative, and a difference
 quotient across a kink is meaningless. For every coordinate we also compare the
@@ -18,12 +18,14 @@ function they differ by about f'' h, tiny; across a kink they jump by an amount
 on the scale of the gradient itself. A coordinate whose jump exceeds 1e-3 of
 the tensor's largest gradient is a kink: the checks skip it and count it.
 """
+from collections import namedtuple
+
 import numpy as np
 
-# The numerical gradient's round-off, eps * sum|f(x) * dout| / h, is an estimate
-# from the output's size; a forward's intermediate values can be larger than its
-# output. Differences up to this many times the estimate count as agreement
-# (tests/test_gradcheck.py holds minicnn's own layers and networks to a third of it).
+# The numerical gradient's round-off, eps * sum|f(x) * dout| / h over the outputs a
+# nudge changes, is estimated from the outputs' size; a forward's intermediate
+# values can be larger. Differences up to this many times the estimate count as
+# agreement (tests/test_gradcheck.py holds minicnn's own networks to a third of it).
 ROUNDOFF_FACTOR = 10
 
 
@@ -53,10 +55,31 @@ def numerical_gradient_with_kinks(f, x, dout, h=1e-5, coordinates=None):
 
     ``coordinates`` (optional) limits the work to those flat indices; the others stay 0.
     """
+    differences = central_differences(f, x, dout, h, coordinates)
+    return differences.gradient, differences.kinks
+
+
+CentralDifferences = namedtuple("CentralDifferences", "gradient kinks roundoff")
+
+
+def central_differences(f, x, dout, h=1e-5, coordinates=None):
+    """The numerical gradient of sum(f(x) * dout), and what a check needs to trust it.
+
+    -> CentralDifferences(gradient, kinks, roundoff), each shaped like x:
+    kinks: True where the step crossed a kink (see the module doc);
+    roundoff: how far a correct analytic value may sit from the gradient by
+        round-off alone: ROUNDOFF_FACTOR x eps x sum|f(x) * dout| / h over the
+        outputs the nudge changed (the others come out bit-identical and
+        cancel). It is float64's eps: a float32 check gets no leniency.
+    x is perturbed *in place* and restored; ``coordinates`` (optional flat
+    indices) limits the work to those, the others stay 0.
+    """
     dout = np.asarray(_host(dout), dtype=np.float64)
     center = _output(f, x)
+    weight = np.abs(center * dout) * (ROUNDOFF_FACTOR * np.finfo(np.float64).eps / h)
     gradient = np.zeros(x.shape, dtype=np.float64)
     slope_jump = np.zeros(x.shape, dtype=np.float64)
+    roundoff = np.zeros(x.shape, dtype=np.float64)
     flat_indices = range(x.size) if coordinates is None else coordinates
     for flat in flat_indices:
         index = np.unravel_index(flat, x.shape)
@@ -70,20 +93,9 @@ def numerical_gradient_with_kinks(f, x, dout, h=1e-5, coordinates=None):
         slope_up = np.sum((plus - center) * dout) / h
         slope_down = np.sum((center - minus) * dout) / h
         slope_jump[index] = abs(slope_up - slope_down)
+        roundoff[index] = np.sum(weight[plus != minus])
     kinks = slope_jump > 1e-3 * np.abs(gradient).max(initial=0.0) + 1e-8
-    return gradient, kinks
-
-
-def roundoff(out, dout, h):
-    """How far a correct analytic gradient may sit from the numerical one by round-off alone.
-
-    Each evaluation of sum(f(x) * dout) carries an error of about float64's eps
-    times sum|f(x) * dout|; the central difference divides it by 2h (twice).
-    Below this, a difference says nothing, which is what lets an exactly-zero
-    gradient pass. It is always float64's: a float32 check gets no leniency.
-    """
-    magnitude = float(np.sum(np.abs(np.asarray(out, dtype=np.float64) * dout)))
-    return ROUNDOFF_FACTOR * np.finfo(np.float64).eps * magnitude / h
+    return CentralDifferences(gradient, kinks, roundoff)
 
 
 def _host(array):

@@ -25,8 +25,8 @@ class Comparison:
     An entry's error is |got - expected| / max(|got| + |expected|, floor), where
     floor = max(1e-8, SCALE_FLOOR x the tensor's largest values, atol / tolerance):
     an entry is wrong when it is off by more than ``tolerance`` relatively *and*
-    by more than ``atol`` (the numerical side's round-off), so an exactly-zero
-    gradient passes. Only entries in ``compared`` are graded (kinks and
+    by more than its ``atol`` (the numerical side's round-off, a number or one
+    per entry), so an exactly-zero gradient passes. Only entries in ``compared`` are graded (kinks and
     unsampled coordinates are not); a NaN or inf anywhere fails. ``roles`` name
     the two sides in messages.
     """
@@ -38,7 +38,7 @@ class Comparison:
         self.expected = np.asarray(expected, dtype=np.float64)
         self.compared = np.asarray(compared, dtype=bool)
         self.kink_mask = np.zeros(self.got.shape, bool) if kinks is None else kinks
-        self.atol = atol
+        self.atol = np.broadcast_to(np.asarray(atol, dtype=np.float64), self.got.shape)
         self.tolerance = tolerance
         self.roles = roles
         self.errors = self.entry_errors(tolerance)
@@ -49,7 +49,7 @@ class Comparison:
         graded = self.compared & finite
         got, expected = self.got[graded], self.expected[graded]
         scale = np.abs(got).max(initial=0.0) + np.abs(expected).max(initial=0.0)
-        floor = max(1e-8, SCALE_FLOOR * scale, self.atol / tolerance)
+        floor = np.maximum(max(1e-8, SCALE_FLOOR * scale), self.atol[graded] / tolerance)
         errors = np.zeros(self.got.shape)
         errors[graded] = np.abs(got - expected) / np.maximum(np.abs(got) + np.abs(expected), floor)
         errors[~finite] = np.nan
@@ -109,8 +109,9 @@ def _hint(comparison, wrong):
     got_role, expected_role = comparison.roles
     got, expected = comparison.got[wrong], comparison.expected[wrong]
     if not got.any():
-        return f"{got_role} is 0 at every wrong entry: forgot to accumulate (+=) or to return it?"
-    measurable = np.abs(expected) > comparison.atol
+        return (f"{got_role} is 0 at every wrong entry: a term never added, accumulated (+=) "
+                "or returned?")
+    measurable = np.abs(expected) > comparison.atol[wrong]
     if not measurable.any():
         return (f"{expected_role} is 0 at every wrong entry, {got_role} is not: a missing mask "
                 "or switch, or a term that does not belong?")
@@ -179,13 +180,12 @@ class GradcheckReport:
     """
 
     def __init__(self, name, dtype, tolerance=DEFAULT_TOLERANCE, strict=False,
-                 title="gradient check of", roundoff=None):
+                 title="gradient check of"):
         self.name = name
         self.dtype = np.dtype(dtype)
         self.tolerance = tolerance
         self.strict = strict
         self.title = title
-        self.roundoff = roundoff
         self.comparisons = {}
         self.problems = {}
 
@@ -210,6 +210,12 @@ class GradcheckReport:
     def kinks(self):
         """dict: tensor name -> number of coordinates skipped as kinks."""
         return {name: comparison.kinks for name, comparison in self.comparisons.items()}
+
+    @property
+    def roundoff(self):
+        """The largest round-off allowance of a compared entry (0.0 in a forward check)."""
+        return max((float(comparison.atol[comparison.compared].max(initial=0.0))
+                    for comparison in self.comparisons.values()), default=0.0)
 
     @property
     def worst(self):
@@ -252,8 +258,8 @@ class GradcheckReport:
             lines.append(f"  worst {self.worst:.3e} (tolerance {self.tolerance:g}; denominators "
                          f"floored at {SCALE_FLOOR:g} x the tensor's largest value)")
             if self.roundoff:
-                lines.append(f"  entries off by less than {self.roundoff:.1e}, the numerical "
-                             "side's round-off, pass")
+                lines.append(f"  entries off by less than their round-off (at most "
+                             f"{self.roundoff:.1e} here) pass")
         lines.append("  verdict: " + ("pass" if not failures else "FAIL (" + ", ".join(failures)
                                       + ")"))
         return "\n".join(lines)
