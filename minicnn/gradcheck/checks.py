@@ -95,7 +95,7 @@ def check_forward(student, reference, x, *args, tolerance=DEFAULT_TOLERANCE, **k
     outputs = []
     for candidate in (student, reference):
         run = getattr(candidate, "forward", candidate)
-        result = run(x.copy(), *_copies(args), **dict(zip(kwargs, _copies(kwargs.values()))))
+        result = run(x.copy(), *_copies(args), **_copies(kwargs))
         out = result[0] if isinstance(result, tuple) else result
         outputs.append(np.array(_host(out), dtype=np.float64))
     got, expected = outputs
@@ -246,8 +246,7 @@ class _FunctionSubject:
 
     def run_forward(self):
         """-> (output as float64, the copies forward was given); keeps the cache for backward."""
-        arguments = _copies(self.arguments)
-        kwargs = dict(zip(self.kwargs, _copies(self.kwargs.values())))
+        arguments, kwargs = _copies(self.arguments), _copies(self.kwargs)
         result = self.forward_fn(*arguments, **kwargs)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{_name(self.forward_fn)} must return (out, cache), got "
@@ -366,7 +365,12 @@ def _gradients(count):
 
 
 def _copies(values):
-    return [value.copy() if _is_array(value) else value for value in values]
+    """Copies of the arrays in a list or dict (other values are immutable, or the caller's)."""
+    def copy(value):
+        return value.copy() if _is_array(value) else value
+    if isinstance(values, dict):
+        return {name: copy(value) for name, value in values.items()}
+    return [copy(value) for value in values]
 
 
 def _is_array(value):
