@@ -78,13 +78,6 @@ def float64_forbidden(backend_name):
     return fakecupy.forbid_float64()
 
 
-def distinct_values(rng, shape):
-    """Random inputs with no ties and no zeros: away from every kink."""
-    size = int(np.prod(shape))
-    values = (rng.permutation(size) - size / 2 + 0.5) / size * 4
-    return values.reshape(shape)
-
-
 # worst relative error per checked layer type, printed at the end of the run
 GRADCHECK_WORST = {}
 

@@ -5,9 +5,9 @@ import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
                      ReLU, SoftmaxCrossEntropy, functional)
-from minicnn.gradcheck import numerical_gradient, rel_error
+from minicnn.gradcheck import distinct_values, numerical_gradient, rel_error
 
-from .conftest import device, distinct_values, host, on_backend
+from .conftest import device, host, on_backend
 
 
 def check_pair(forward, backward, inputs, rng, settings=None):

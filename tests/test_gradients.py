@@ -6,9 +6,9 @@ import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
                      ReLU, Sequential, SoftmaxCrossEntropy)
-from minicnn.gradcheck import check_layer
+from minicnn.gradcheck import check_layer, distinct_values
 
-from .conftest import device, distinct_values, host, make_backend, on_backend, record_gradcheck
+from .conftest import device, host, make_backend, on_backend, record_gradcheck
 
 TOLERANCE = 1e-6
 
