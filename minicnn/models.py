@@ -83,8 +83,8 @@ class Sequential:
     def backward(self, dout=None, input_gradient=True):
         """dout (dlogits, or None to start from the model's own loss) -> dx; fills every layer's grads.
 
-        Each layer, from the top: its parameter gradients, then its input
-        gradient, the dout of the layer below. ``input_gradient=False`` is for
+        Each layer's backward, from the top: its parameter gradients, then its
+        input gradient, the dout of the layer below. ``input_gradient=False`` is for
         training steps, which need the parameters' gradients but not dx, the
         gradient with respect to the input images: the walk then starts no
         lower than the first layer with parameters, skips that layer's input
@@ -105,9 +105,10 @@ class Sequential:
             lowest = next((index for index, layer in enumerate(layers)
                            if any(inner.params for _, inner in layer.walk())), len(layers))
         for index in range(len(layers) - 1, lowest - 1, -1):
-            layers[index].parameter_gradients(dout)
             if input_gradient or index > lowest:
-                dout = layers[index].input_gradient(dout)
+                dout = layers[index].backward(dout)
+            else:
+                layers[index].parameter_gradients(dout)
         return dout if input_gradient else None
 
     __call__ = forward

@@ -27,17 +27,20 @@ class SoftmaxCrossEntropy(Layer):
         self.check_input(logits, "(N, K)")
         N, K = logits.shape
         kind = getattr(getattr(labels, "dtype", None), "kind", None)
-        if kind not in ("i", "u", "f"):
-            raise TypeError(f"SoftmaxCrossEntropy labels must be an integer array of shape "
-                            f"(N,) = ({N},) or a float array of target probabilities ({N}, {K}), "
-                            f"got {getattr(labels, 'dtype', type(labels).__name__)}")
-        expected = (N, K) if kind == "f" else (N,)
-        if tuple(labels.shape) != expected:
-            raise ShapeError(f"SoftmaxCrossEntropy {'target probabilities' if kind == 'f' else 'labels'}"
-                             f" must have shape {expected}, got {tuple(labels.shape)}")
+        soft = kind == "f" and len(labels.shape) == 2
+        if not soft and kind not in ("i", "u"):
+            got = (f"{labels.dtype} of shape {tuple(labels.shape)}" if kind else
+                   type(labels).__name__)
+            raise TypeError(f"SoftmaxCrossEntropy labels must be an integer array of shape (N,) "
+                            f"= ({N},), or target probabilities of shape (N, K) = ({N}, {K}); "
+                            f"got {got}")
+        expected = f"(N, K) = ({N}, {K})" if soft else f"(N,) = ({N},)"
+        if tuple(labels.shape) != ((N, K) if soft else (N,)):
+            raise ShapeError(f"SoftmaxCrossEntropy {'target probabilities' if soft else 'labels'} "
+                             f"must have shape {expected}, got {tuple(labels.shape)}")
         # on a device, reading the labels' range would wait for the GPU
         on_host = self.backend is None or self.backend.host_memory
-        if kind != "f" and on_host and N and (labels.min() < 0 or labels.max() >= K):
+        if not soft and on_host and N and (labels.min() < 0 or labels.max() >= K):
             raise ValueError(f"SoftmaxCrossEntropy labels must lie in [0, {K}), "
                              f"got values from {labels.min()} to {labels.max()}")
         loss, self.cache = self.ops.softmax_cross_entropy_forward(logits, labels)
