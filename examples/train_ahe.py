@@ -23,7 +23,8 @@ import numpy as np
 
 import minicnn
 from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
-from minicnn.architectures import ahe_network
+from minicnn.architectures import ahe_network, ahe_resnet
+from minicnn.data.targets import MIXES
 from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
                           train_validation_split)
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
@@ -36,7 +37,8 @@ from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 # the random search in docs/tuning.md (trial 7). Width and epochs are set by the
 # 20-minute budget on 2 cores: width 16 trains at ~230 images/s, 25 epochs in ~17 min.
 DEFAULTS = dict(epochs=25, batch_size=64, lr=0.06, weight_decay=2.5e-4, width=16, dropout=0.2,
-                max_shift=6, color_jitter=0.2)
+                max_shift=6, color_jitter=0.2, architecture="ahe", blocks=(1, 1, 1),
+                label_smoothing=0.0, mix="none", mix_alpha=1.0, mix_probability=1.0)
 QUICK = dict(epochs=2, width=16, images_per_class=120)
 
 
@@ -56,6 +58,18 @@ def parse_arguments(argv=None):
     parser.add_argument("--max-shift", type=int, default=DEFAULTS["max_shift"],
                         help="random translation in pixels")
     parser.add_argument("--color-jitter", type=float, default=DEFAULTS["color_jitter"])
+    parser.add_argument("--architecture", default=DEFAULTS["architecture"],
+                        choices=["ahe", "ahe-resnet"],
+                        help="ahe: VGG-style stages; ahe-resnet: residual blocks")
+    parser.add_argument("--blocks", type=int_list, default=DEFAULTS["blocks"],
+                        help="ahe-resnet: residual blocks per stage, e.g. 1,1,1")
+    parser.add_argument("--label-smoothing", type=float, default=DEFAULTS["label_smoothing"])
+    parser.add_argument("--mix", default=DEFAULTS["mix"], choices=MIXES,
+                        help="mix pairs of training images and their labels")
+    parser.add_argument("--mix-alpha", type=float, default=DEFAULTS["mix_alpha"],
+                        help="the mixing weight is drawn from Beta(alpha, alpha)")
+    parser.add_argument("--mix-probability", type=float, default=DEFAULTS["mix_probability"],
+                        help="share of the batches that are mixed")
     parser.add_argument("--schedule", default="onecycle",
                         choices=["onecycle", "cosine", "step", "constant"])
     parser.add_argument("--patience", type=int, default=0, help="early stopping (0: off)")
@@ -69,19 +83,19 @@ def parse_arguments(argv=None):
                         help=f"smoke run: {QUICK['images_per_class']} images per class, "
                              f"{QUICK['epochs']} epochs, width {QUICK['width']} (1-2 minutes)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/last.npz")
-    parser.add_argument("--snapshot-epochs", type=epoch_list, default=(),
+    parser.add_argument("--snapshot-epochs", type=int_list, default=(),
                         help="also keep these epochs' checkpoints as epoch<E>.npz, e.g. 1,2,5,10 "
                              "(for the feature-evolution figure of examples/visualize_deconv.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
 
-def epoch_list(text):
+def int_list(text):
     """Parse "1,2,5,10" into (1, 2, 5, 10)."""
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def balanced_subset(dataset, per_class, seed):
@@ -132,19 +146,25 @@ def main(argv=None):
     print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
           f"{len(class_names)} classes, from {root}", file=sys.stderr)
 
-    model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
-                        backend=backend, seed=arguments.seed)
+    if arguments.architecture == "ahe-resnet":
+        model = ahe_resnet(len(class_names), width=width, blocks=arguments.blocks,
+                           dropout=arguments.dropout, backend=backend, seed=arguments.seed)
+    else:
+        model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
+                            backend=backend, seed=arguments.seed)
     print(model.summary((1, 3, 64, 64)), file=sys.stderr)
     config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,
                          max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
                          patience=arguments.patience, seed=arguments.seed,
-                         flip_average=arguments.flip_average)
+                         flip_average=arguments.flip_average,
+                         label_smoothing=arguments.label_smoothing, mix=arguments.mix,
+                         mix_alpha=arguments.mix_alpha, mix_probability=arguments.mix_probability)
     trainer = Trainer(model, config, out_dir, class_names, mean, std,
                       progress=not arguments.no_progress,
                       snapshot_epochs=arguments.snapshot_epochs,
-                      extra_meta={"architecture_name": "ahe", "width": width,
-                                  "dropout": arguments.dropout})
+                      extra_meta={"architecture_name": arguments.architecture, "width": width,
+                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout})
     try:
         history = trainer.fit(train_set, val_set, resume=arguments.resume)
     except CheckpointError as error:  # --resume without a usable last.npz

@@ -16,7 +16,7 @@ The packages, in the one direction their imports flow:
 from . import functional, gradcheck, layers, optim
 from .backend import Backend, BackendUnavailable, get_backend
 from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
-                     ReLU, SoftmaxCrossEntropy)
+                     ReLU, Residual, SoftmaxCrossEntropy)
 from .models import CheckpointError, Sequential
 
 __version__ = "0.1.0"
@@ -24,4 +24,4 @@ __version__ = "0.1.0"
 __all__ = ["Sequential", "CheckpointError", "Backend", "BackendUnavailable", "get_backend",
            "functional", "layers", "optim", "gradcheck", "Conv2D", "MaxPool2D",
            "GlobalAvgPool2D", "ReLU", "Flatten", "Dense", "Dropout", "BatchNorm2D",
-           "SoftmaxCrossEntropy"]
+           "SoftmaxCrossEntropy", "Residual"]

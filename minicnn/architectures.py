@@ -1,7 +1,8 @@
 """Ready-made networks, built from the layers like any user network would be.
 
 ``reference_network``  the fixed network of the speed benchmarks (benchmarks/).
-``ahe_network``        the default AHE Image64 classifier of examples/train_ahe.py.
+``ahe_network``        a VGG-style AHE Image64 classifier (conv-BN-ReLU stages).
+``ahe_resnet``         a ResNet-style AHE Image64 classifier (residual blocks).
 
 Every layer draws its initial weights from one generator seeded with ``seed``,
 in layer order: the same seed gives the same network on every backend. A
@@ -10,7 +11,7 @@ backend named by string gets the same seed for its random stream (Dropout).
 from .backend import get_backend
 from .init import generator
 from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
-                     ReLU, SoftmaxCrossEntropy)
+                     ReLU, Residual, SoftmaxCrossEntropy)
 from .models import Sequential
 
 
@@ -57,4 +58,41 @@ def ahe_network(num_classes=10, width=24, dropout=0.3, backend=None, seed=0):
     return Sequential(layers, backend=get_backend(backend, seed=seed))
 
 
-ARCHITECTURES = {"ahe": ahe_network, "reference": reference_network}
+def residual_block(channels_in, channels_out, rng):
+    """Two 3x3 conv-BN pairs with a ReLU between them, added to the input, then a ReLU
+    (He et al. 2016). When the channel count changes, the shortcut is a 1x1 conv + BN."""
+    body = [Conv2D(channels_in, channels_out, 3, padding=1, bias=False, rng=rng),
+            BatchNorm2D(channels_out), ReLU(),
+            Conv2D(channels_out, channels_out, 3, padding=1, bias=False, rng=rng),
+            BatchNorm2D(channels_out)]
+    shortcut = None
+    if channels_in != channels_out:
+        shortcut = [Conv2D(channels_in, channels_out, 1, bias=False, rng=rng),
+                    BatchNorm2D(channels_out)]
+    return [Residual(body, shortcut), ReLU()]
+
+
+def ahe_resnet(num_classes=10, width=16, blocks=(1, 1, 1), dropout=0.2, backend=None, seed=0):
+    """A ResNet-style AHE Image64 classifier: a conv-BN-ReLU stem at 64 px (width channels),
+    then one stage per entry of ``blocks`` at 32, 16, 8 px (2w, 4w, 8w channels), each a
+    2x2 max-pool and that many residual blocks; global average pooling, dropout, Dense.
+
+    Downsampling by max-pool keeps every 3x3 convolution at stride 1, so all but the
+    stem's run on the Winograd fast path; the first block of a stage widens the
+    channels, with a 1x1 conv + BN shortcut.
+    """
+    rng = generator(seed)
+    layers = conv_block(3, width, rng)
+    channels_in = width
+    for stage, count in enumerate(blocks):
+        channels = width * 2 ** (stage + 1)
+        layers.append(MaxPool2D(2))
+        for _ in range(count):
+            layers += residual_block(channels_in, channels, rng)
+            channels_in = channels
+    layers += [GlobalAvgPool2D(), Dropout(dropout), Dense(channels_in, num_classes, rng=rng),
+               SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=get_backend(backend, seed=seed))
+
+
+ARCHITECTURES = {"ahe": ahe_network, "ahe-resnet": ahe_resnet, "reference": reference_network}

@@ -197,7 +197,9 @@ class DeviceBackend(Backend):
 class CupyBackend(DeviceBackend):
     """CuPy on an NVIDIA GPU: float32, cuBLAS for the GEMMs, our CUDA kernels for
     im2col / col2im and pooling (the table minicnn/kernels/cupy_ops.py; each
-    kernel is tested equal to its NumPy twin in tests/test_cupy_kernels.py).
+    kernel is tested equal to its NumPy twin in tests/test_cupy_kernels.py: on a
+    GPU with CuPy, and without one through a host emulation of CuPy's
+    ElementwiseKernel).
 
     CuPy's memory pool (on by default) keeps freed device memory for the next
     step; ``memory_stats()`` reports it.

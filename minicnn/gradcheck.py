@@ -174,12 +174,13 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None,
         dx = layer.backward()
     report = GradcheckReport(type(layer).__name__, x.dtype, tolerance)
     analytic = {"dx": np.array(_host(dx), dtype=np.float64)}
-    for name in layer.params:
-        if layer.grads.get(name) is None:
+    params, grads = _store(layer, "params"), _store(layer, "grads")
+    for name in params:
+        if grads.get(name) is None:
             raise RuntimeError(f"{type(layer).__name__}.backward left grads[{name!r}] empty")
-        analytic[name] = np.array(_host(layer.grads[name]), dtype=np.float64)
+        analytic[name] = np.array(_host(grads[name]), dtype=np.float64)
 
-    targets = [("dx", x)] + [(name, layer.params[name]) for name in layer.params]
+    targets = [("dx", x)] + list(params.items())
     for tensor, array in targets:
         if tuple(analytic[tensor].shape) != tuple(array.shape):
             raise ValueError(f"{type(layer).__name__}: gradient {tensor} has shape "
@@ -191,6 +192,11 @@ def check_layer(layer, x, labels=None, h=1e-5, seed=0, max_coordinates=None,
             lambda _: run(x), array, dout, h, coordinates)
         report.add(tensor, analytic[tensor], numerical, kinks, coordinates)
     return report
+
+
+def _store(layer, name):
+    """A layer's params or grads: with those of the layers inside it (a Residual's), by path."""
+    return layer.named(name) if hasattr(layer, "named") else getattr(layer, name)
 
 
 def _device_of(layer):

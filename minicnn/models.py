@@ -59,7 +59,7 @@ class Sequential:
         int, a numpy Generator, or None for fresh entropy). The same seed gives the same model
         on every backend."""
         rng = generator(seed)
-        for layer in self.layers:
+        for _, layer in self.named_layers():
             if hasattr(layer, "reset_parameters"):
                 layer.reset_parameters(rng)
         return self
@@ -102,7 +102,8 @@ class Sequential:
             raise ValueError("Sequential.backward needs dout unless the model ends with its loss")
         lowest = 0
         if not input_gradient:
-            lowest = next((index for index, layer in enumerate(layers) if layer.params), len(layers))
+            lowest = next((index for index, layer in enumerate(layers)
+                           if any(inner.params for _, inner in layer.walk())), len(layers))
         for index in range(len(layers) - 1, lowest - 1, -1):
             layers[index].parameter_gradients(dout)
             if input_gradient or index > lowest:
@@ -124,21 +125,26 @@ class Sequential:
         return self
 
     # --- parameters ---------------------------------------------------------
+    def named_layers(self):
+        """(path, layer) for every layer, those inside containers too: "3", "5.body.0", ..."""
+        for index, layer in enumerate(self.layers):
+            yield from layer.walk(str(index))
+
     @property
     def params(self):
-        """All parameters, keyed "<layer index>.<name>" (live arrays, not copies)."""
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+        """All parameters, keyed "<layer path>.<name>" ("0.W", "5.body.0.W"): live arrays, not copies."""
+        return {f"{path}.{name}": value for path, layer in self.named_layers()
                 for name, value in layer.params.items()}
 
     @property
     def grads(self):
         """All gradients of the last backward, keyed like ``params``."""
-        return {f"{i}.{name}": layer.grads.get(name) for i, layer in enumerate(self.layers)
+        return {f"{path}.{name}": layer.grads.get(name) for path, layer in self.named_layers()
                 for name in layer.params}
 
     @property
     def buffers(self):
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+        return {f"{path}.{name}": value for path, layer in self.named_layers()
                 for name, value in layer.buffers.items()}
 
     def parameters(self):
@@ -174,19 +180,15 @@ class Sequential:
 
     # --- description ----------------------------------------------------------
     def architecture(self):
-        """The architecture description: [{"type": "Conv2D", "config": {...}}, ...]."""
-        return [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
+        """The architecture description: [{"type": "Conv2D", "config": {...}}, ...]; a
+        container's config holds the descriptions of the layers inside it."""
+        return [layer.describe() for layer in self.layers]
 
     @classmethod
     def from_architecture(cls, architecture, backend=None):
         """Build the layers an architecture description names (with fresh weights)."""
-        layers = []
-        for index, spec in enumerate(architecture):
-            layer_class = getattr(layer_module, spec["type"], None)
-            if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
-                raise CheckpointError(f"layer {index}: unknown layer type {spec['type']!r}")
-            layers.append(layer_class(**spec["config"]))
-        return cls(layers, backend=backend)
+        return cls([build_layer(spec, f"layer {index}") for index, spec in enumerate(architecture)],
+                   backend=backend)
 
     def summary(self, input_shape):
         """A table of layers, output shapes and parameter counts for one input shape."""
@@ -198,7 +200,7 @@ class Sequential:
         body = self.layers[:-1] if self.loss_layer is not None else self.layers
         for index, layer in enumerate(body):
             x = layer.forward(x)
-            count = sum(int(np.prod(p.shape)) for p in layer.params.values())
+            count = sum(int(np.prod(p.shape)) for p in layer.named("params").values())
             rows.append((f"{index:>2} {layer!r}", str(tuple(x.shape)), f"{count:,}"))
         width = max(len(row[0]) for row in rows) + 2
         lines = [f"{'layer':<{width}}{'output shape':<20}{'params':>10}"]
@@ -254,10 +256,10 @@ class Sequential:
                                   f"{mismatch}")
         device = self.backend.to_device
         for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
-            for index, layer in enumerate(self.layers):
+            for path, layer in self.named_layers():
                 store = getattr(layer, store_name)
                 for name, current in store.items():
-                    key = f"{prefix}.{index}.{name}"
+                    key = f"{prefix}.{path}.{name}"
                     if key not in arrays:
                         raise CheckpointError(f"checkpoint {path} has no {key}")
                     value = arrays[key]
@@ -282,6 +284,15 @@ class Sequential:
         model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend)
         model.load(path)
         return model
+
+
+def build_layer(spec, where="layer"):
+    """One layer from its architecture description {"type": ..., "config": {...}} (recursively)."""
+    layer_class = getattr(layer_module, spec["type"], None)
+    if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
+        raise CheckpointError(f"{where}: unknown layer type {spec['type']!r}")
+    return layer_class.from_config(
+        spec["config"], lambda inner: build_layer(inner, f"{where} ({spec['type']})"))
 
 
 def read_checkpoint(path):

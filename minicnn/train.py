@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from .data import augment_batch, iterate_batches, normalize
+from .data.targets import MIXES, soft_targets
 from .evaluate import classification_metrics, mean_cross_entropy, plot_curves, predict_logits
 from .atomic import atomic_write_text
 from .models import CheckpointError
@@ -48,6 +49,10 @@ class TrainConfig:
     flip: bool = True
     max_shift: int = 4               # random translation, pixels
     color_jitter: float = 0.0
+    label_smoothing: float = 0.0     # soft targets (minicnn/data/targets.py)
+    mix: str = "none"                # none | mixup | cutmix
+    mix_alpha: float = 1.0           # lam ~ Beta(mix_alpha, mix_alpha)
+    mix_probability: float = 1.0     # share of the batches that are mixed
     patience: int = 0                # early stopping: epochs without improvement (0: off)
     seed: int = 0
     eval_batch_size: int = 256
@@ -57,7 +62,9 @@ class TrainConfig:
         checks = [("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1),
                   ("lr", self.lr > 0), ("weight_decay", self.weight_decay >= 0),
                   ("max_shift", self.max_shift >= 0), ("patience", self.patience >= 0),
-                  ("schedule", self.schedule in ("onecycle", "cosine", "step", "constant"))]
+                  ("schedule", self.schedule in ("onecycle", "cosine", "step", "constant")),
+                  ("label_smoothing", 0 <= self.label_smoothing < 1), ("mix", self.mix in MIXES),
+                  ("mix_alpha", self.mix_alpha > 0), ("mix_probability", 0 <= self.mix_probability <= 1)]
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"TrainConfig {name}={getattr(self, name)!r} is not valid")
@@ -154,9 +161,15 @@ class Trainer:
             images = normalize(train_set.images[indices], self.mean, self.std)
             images = augment_batch(images, self.data_rng, flip=config.flip,
                                    max_shift=config.max_shift, color_jitter=config.color_jitter)
-            labels = backend.to_device(train_set.labels[indices])
+            targets = labels = backend.to_device(train_set.labels[indices])
+            if config.label_smoothing or config.mix != "none":
+                images, soft = soft_targets(images, train_set.labels[indices],
+                                            len(self.class_names), self.data_rng,
+                                            config.label_smoothing, config.mix, config.mix_alpha,
+                                            config.mix_probability)
+                targets = backend.to_device(soft)
             self.optimizer.lr = schedule(self.step)
-            loss = model.forward(backend.to_device(images), labels)
+            loss = model.forward(backend.to_device(images), targets)
             model.backward(input_gradient=False)  # the step needs no gradient of the images
             self.optimizer.step(model)
             self.step += 1

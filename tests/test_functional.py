@@ -186,3 +186,18 @@ def test_the_loss_layer_starts_the_walk_with_dout_one(rng):
     expected = functional.softmax_cross_entropy_backward(1.0, layer.cache)
     np.testing.assert_array_equal(layer.backward(), expected)
     np.testing.assert_array_equal(layer.backward(2.0), 2 * expected)
+
+
+def test_softmax_cross_entropy_pair_with_soft_targets(rng):
+    """Target probabilities (label smoothing, mixup): L = -mean sum q log p, dL/dz = (p - q) / N."""
+    targets = rng.dirichlet(np.ones(5), size=4)
+    check_pair(functional.softmax_cross_entropy_forward,
+               functional.softmax_cross_entropy_backward, [rng.standard_normal((4, 5)) * 3], rng,
+               {"labels": targets})
+    logits, labels = rng.standard_normal((4, 5)), np.array([0, 3, 1, 3])
+    hard, _ = functional.softmax_cross_entropy_forward(logits, labels)
+    one_hot = np.eye(5)[labels]
+    soft, cache = functional.softmax_cross_entropy_forward(logits, one_hot)
+    assert np.isclose(hard, soft)
+    np.testing.assert_allclose(functional.softmax_cross_entropy_backward(1.0, cache),
+                               (functional.softmax(logits) - one_hot) / 4)

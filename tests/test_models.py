@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from minicnn import (BatchNorm2D, CheckpointError, Conv2D, Dense, Dropout, Flatten,
-                     GlobalAvgPool2D, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy)
+                     GlobalAvgPool2D, MaxPool2D, ReLU, Residual, Sequential, SoftmaxCrossEntropy)
+from minicnn.layers import ShapeError
 from minicnn.optim import SGD, Adam
 
 from .conftest import ALL_BACKENDS, REPO_ROOT, device, host, make_backend
@@ -287,3 +288,50 @@ def test_a_checkpoint_of_the_previous_release_still_loads(backend_name):
                                rtol=1e-5, atol=1e-6)
     assert [type(layer).__name__ for layer in model][:2] == ["Conv2D", "BatchNorm2D"]
     assert not model[0].has_bias and model[4].has_bias
+
+
+def residual_model(backend):
+    body = [Conv2D(3, 4, 3, stride=2, padding=1, bias=False), BatchNorm2D(4), ReLU(),
+            Conv2D(4, 4, 3, padding=1, bias=False), BatchNorm2D(4)]
+    return Sequential([Residual(body, [Conv2D(3, 4, 1, stride=2, bias=False), BatchNorm2D(4)]),
+                       ReLU(), Residual([Conv2D(4, 4, 3, padding=1), ReLU()]), GlobalAvgPool2D(),
+                       Dense(4, 2), SoftmaxCrossEntropy()], backend=backend)
+
+
+def test_a_checkpoint_describes_nested_layers(tmp_path, rng, backend_name):
+    """Residual blocks in the architecture JSON, their weights by path, all restored."""
+    model = residual_model(make_backend(backend_name)).reset_parameters(4)
+    images, labels = rng.standard_normal((4, 3, 8, 8)).astype(np.float32), np.array([0, 1, 1, 0])
+    optimizer = SGD(0.1, momentum=0.9)
+    for _ in range(2):   # BatchNorm statistics and momentum away from their start
+        model.forward(device(model, images), device(model, labels))
+        model.backward()
+        optimizer.step(model)
+    assert {"0.body.0.W", "0.shortcut.1.gamma", "2.body.0.b"} <= set(model.params)
+    assert "0.body.1.running_var" in model.buffers
+    path = tmp_path / "residual.npz"
+    model.save(path, optimizer=optimizer)
+    description = model.architecture()[0]
+    assert description["type"] == "Residual"
+    assert [inner["type"] for inner in description["config"]["shortcut"]] == ["Conv2D",
+                                                                              "BatchNorm2D"]
+    restored = Sequential.from_checkpoint(path, backend=make_backend(backend_name))
+    assert restored.architecture() == model.architecture()
+    for store in ("params", "buffers"):
+        for key, value in getattr(model, store).items():
+            np.testing.assert_array_equal(host(getattr(restored, store)[key]), host(value))
+    x = device(model, images)
+    np.testing.assert_array_equal(host(restored.eval().forward(x)), host(model.eval().forward(x)))
+    other = residual_model("numpy")
+    other.layers[0].shortcut = None    # same layer count, another block
+    with pytest.raises(CheckpointError, match="layer 0 is Residual"):
+        other.load(path)
+
+
+def test_a_residual_whose_branches_disagree_says_how_to_fix_it():
+    block = Residual([Conv2D(3, 4, 3, padding=1)])
+    with pytest.raises(ShapeError, match=r"body gives shape \(1, 4, 5, 5\).*identity shortcut "
+                                         r"gives \(1, 3, 5, 5\).*1x1 strided Conv2D"):
+        block.forward(np.ones((1, 3, 5, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"Residual body\[1\] must be a minicnn Layer"):
+        Residual([Conv2D(3, 4, 3), "relu"])

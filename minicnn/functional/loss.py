@@ -2,6 +2,12 @@
 
     p = softmax(z),   L = -(1/N) sum_n log p[n, y_n],   dL/dz = (p - onehot(y)) / N
 
+With soft targets q (N, K), rows summing to 1 (label smoothing, mixup, cutmix):
+
+    L = -(1/N) sum_n sum_k q[n, k] log p[n, k],        dL/dz = (p - q) / N
+
+(the same formula: a hard label is the one-hot q.)
+
 Stability: log p = (z - max z) - log sum exp(z - max z). Shifting by the max
 changes nothing mathematically and keeps exp() from overflowing at 1e4.
 docs/layers.md, section 8, derives the gradient.
@@ -26,23 +32,30 @@ def softmax(logits):
 class CrossEntropyCache(NamedTuple):
     """What ``softmax_cross_entropy_forward`` keeps for backward."""
     probs: object       # (N, K) softmax probabilities
-    labels: object      # (N,) integer class indices
+    labels: object      # (N,) integer class indices, or (N, K) target probabilities
 
 
 def softmax_cross_entropy_forward(logits, labels):
-    """logits: (N, K), labels: (N,) ints in [0, K) -> (mean loss (0-d array), cache)."""
+    """logits: (N, K), labels: (N,) ints in [0, K) or (N, K) target probabilities
+    -> (mean loss (0-d array), cache)."""
     xp = array_module(logits)
     log_probs = log_softmax(logits)
-    picked = xp.take_along_axis(log_probs, labels[:, None].astype(xp.intp), axis=1)
-    return -picked.mean(), CrossEntropyCache(xp.exp(log_probs), labels)
+    if labels.ndim == 2:
+        loss = -(labels * log_probs).sum(axis=1).mean()
+    else:
+        loss = -xp.take_along_axis(log_probs, labels[:, None].astype(xp.intp), axis=1).mean()
+    return loss, CrossEntropyCache(xp.exp(log_probs), labels)
 
 
 def softmax_cross_entropy_backward(dout, cache):
-    """dout: the scalar upstream gradient (1 for the loss itself) -> dlogits: (N, K) = dout * (p - onehot(y)) / N."""
+    """dout: the scalar upstream gradient (1 for the loss itself) -> dlogits: (N, K) = dout * (p - q) / N."""
     xp = array_module(cache.probs)
     N = cache.probs.shape[0]
-    dlogits = cache.probs.copy()
-    dlogits[xp.arange(N), cache.labels] -= 1
+    if cache.labels.ndim == 2:
+        dlogits = cache.probs - cache.labels
+    else:
+        dlogits = cache.probs.copy()
+        dlogits[xp.arange(N), cache.labels] -= 1     # q is one-hot: subtract 1 at the label
     dlogits /= N
     dlogits *= dout
     return dlogits

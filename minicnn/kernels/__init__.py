@@ -18,7 +18,8 @@ chunk of the batch each.
 
 The cupy backend (GPU) takes its operations from ``cupy_ops.py``, with the CUDA
 kernels of ``cupy_kernels.py`` (im2col, col2im, max-pooling, unpooling),
-tested by tests/test_cupy_kernels.py.
+tested by tests/test_cupy_kernels.py: with CuPy on a GPU, and on any machine
+through a host emulation of CuPy's ElementwiseKernel (tests/cuda_host.py).
 
 Importing this package imports nothing: each backend imports its own table.
 """

@@ -11,6 +11,7 @@ functional pair through ``self.ops``, and keeps the contract of base.py.
     dropout.py     Dropout (inverted)
     batchnorm.py   BatchNorm2D
     loss.py        SoftmaxCrossEntropy
+    residual.py    Residual: y = body(x) + shortcut(x), the fork rule
 """
 from .base import Layer, ShapeError
 from .batchnorm import BatchNorm2D
@@ -20,6 +21,7 @@ from .dropout import Dropout
 from .loss import SoftmaxCrossEntropy
 from .pool import GlobalAvgPool2D, MaxPool2D
 from .relu import RELU_RULES, ReLU
+from .residual import Residual
 
 __all__ = ["Layer", "ShapeError", "Conv2D", "MaxPool2D", "GlobalAvgPool2D", "ReLU", "RELU_RULES",
-           "Flatten", "Dense", "Dropout", "BatchNorm2D", "SoftmaxCrossEntropy"]
+           "Flatten", "Dense", "Dropout", "BatchNorm2D", "SoftmaxCrossEntropy", "Residual"]

@@ -4,9 +4,11 @@
     parameter_gradients(dout)          fills self.grads (layers with parameters)
     input_gradient(dout)     -> dx     the gradient with respect to the input
     backward(dout)           -> dx     parameter_gradients, then input_gradient
-    params, grads                      dicts with the same keys
+    params, grads                      dicts with the same keys: the layer's own arrays
     buffers                            non-trained state (BatchNorm's running statistics)
     train() / eval()                   mode switch (Dropout, BatchNorm)
+    sublayers()                        the layers inside a container (Residual); walk()
+                                       visits them all, named(store) gathers their arrays
 
 Neither half of backward changes ``dout``, and ``input_gradient`` changes
 nothing at all (no grads, no cache): the visualization walk of
@@ -37,6 +39,22 @@ class Layer:
         self.backend = None     # set by the model that holds the layer (Sequential, to_backend)
         self.cache = None       # what the last forward kept for backward
 
+    # --- layers inside layers -----------------------------------------------
+    def sublayers(self):
+        """{name: layer} of the layers inside this one (a Residual's branches); none by default."""
+        return {}
+
+    def walk(self, path=""):
+        """(path, layer) for this layer and every layer inside it, depth first ("body.0", ...)."""
+        yield path, self
+        for name, layer in self.sublayers().items():
+            yield from layer.walk(f"{path}.{name}" if path else name)
+
+    def named(self, store):
+        """{"path.key": array} of one store ("params", "grads" or "buffers") of every layer in walk()."""
+        return {f"{path}.{key}" if path else key: value
+                for path, layer in self.walk() for key, value in getattr(layer, store).items()}
+
     # --- where the maths runs -----------------------------------------------
     @property
     def ops(self):
@@ -44,14 +62,15 @@ class Layer:
         return functional if self.backend is None else self.backend.ops
 
     def to_backend(self, backend):
-        """Move params, grads and buffers onto ``backend`` (a host round trip); the cache is dropped."""
-        to_host = (lambda array: array) if self.backend is None else self.backend.to_host
-        for store in (self.params, self.grads, self.buffers):
-            for key, value in store.items():
-                if value is not None:
-                    store[key] = backend.to_device(to_host(value))
-        self.backend = backend
-        self.cache = None
+        """Move params, grads and buffers onto ``backend`` (a host round trip); caches are dropped."""
+        for _, layer in self.walk():
+            to_host = (lambda array: array) if layer.backend is None else layer.backend.to_host
+            for store in (layer.params, layer.grads, layer.buffers):
+                for key, value in store.items():
+                    if value is not None:
+                        store[key] = backend.to_device(to_host(value))
+            layer.backend = backend
+            layer.cache = None
         return self
 
     def place(self, host_arrays):
@@ -63,19 +82,22 @@ class Layer:
 
     def astype(self, dtype):
         """Cast params, grads and buffers to ``dtype`` (float64 for gradient checks)."""
-        for store in (self.params, self.grads, self.buffers):
-            for key, value in store.items():
-                if value is not None:
-                    store[key] = value.astype(dtype)
+        for _, layer in self.walk():
+            for store in (layer.params, layer.grads, layer.buffers):
+                for key, value in store.items():
+                    if value is not None:
+                        store[key] = value.astype(dtype)
         return self
 
     # --- modes ------------------------------------------------------------
     def train(self):
-        self.training = True
+        for _, layer in self.walk():
+            layer.training = True
         return self
 
     def eval(self):
-        self.training = False
+        for _, layer in self.walk():
+            layer.training = False
         return self
 
     # --- the contract -----------------------------------------------------
@@ -100,12 +122,27 @@ class Layer:
         self.parameter_gradients(dout)
         return self.input_gradient(dout)
 
+    def backward_rule(self, signal, rule="gradient"):
+        """Pass a visualization signal down (minicnn/visualize/deconv.py): only a ReLU treats the
+        three rules differently (and a container, through the ReLUs inside it)."""
+        return self.input_gradient(signal)
+
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def config(self):
         """Constructor arguments: with the class name, the architecture description."""
         return {}
+
+    def describe(self):
+        """The layer's entry in an architecture description (JSON-able)."""
+        return {"type": type(self).__name__, "config": self.config()}
+
+    @classmethod
+    def from_config(cls, config, build):
+        """The layer a description's config names. ``build(description) -> layer`` builds the
+        layers inside a container; a plain layer's config is its constructor arguments."""
+        return cls(**config)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

@@ -1,12 +1,18 @@
 """SoftmaxCrossEntropy: the loss layer around minicnn/functional/loss.py.
 
-    p = softmax(z),   L = -(1/N) sum_n log p[n, y_n],   dL/dz = (p - onehot(y)) / N
+    p = softmax(z),   L = -(1/N) sum_n sum_k q[n, k] log p[n, k],   dL/dz = (p - q) / N
+
+q is the one-hot of the labels, or the target probabilities given instead.
 """
 from .base import Layer, ShapeError
 
 
 class SoftmaxCrossEntropy(Layer):
-    """forward(logits (N, K), labels (N,) ints) -> mean loss (0-d); backward() -> dlogits (N, K)."""
+    """forward(logits (N, K), labels) -> mean loss (0-d); backward() -> dlogits (N, K).
+
+    labels: (N,) integer classes, or (N, K) target probabilities (soft targets:
+    label smoothing, mixup and cutmix; see minicnn/data/targets.py).
+    """
 
     def __init__(self):
         super().__init__()
@@ -20,22 +26,25 @@ class SoftmaxCrossEntropy(Layer):
     def forward(self, logits, labels):
         self.check_input(logits, "(N, K)")
         N, K = logits.shape
-        if not hasattr(labels, "dtype") or labels.dtype.kind not in "iu":
+        kind = getattr(getattr(labels, "dtype", None), "kind", None)
+        if kind not in ("i", "u", "f"):
             raise TypeError(f"SoftmaxCrossEntropy labels must be an integer array of shape "
-                            f"(N,) = ({N},), got {getattr(labels, 'dtype', type(labels).__name__)}")
-        if tuple(labels.shape) != (N,):
-            raise ShapeError(f"SoftmaxCrossEntropy labels must have shape (N,) = ({N},), "
-                             f"got {tuple(labels.shape)}")
+                            f"(N,) = ({N},) or a float array of target probabilities ({N}, {K}), "
+                            f"got {getattr(labels, 'dtype', type(labels).__name__)}")
+        expected = (N, K) if kind == "f" else (N,)
+        if tuple(labels.shape) != expected:
+            raise ShapeError(f"SoftmaxCrossEntropy {'target probabilities' if kind == 'f' else 'labels'}"
+                             f" must have shape {expected}, got {tuple(labels.shape)}")
         # on a device, reading the labels' range would wait for the GPU
         on_host = self.backend is None or self.backend.host_memory
-        if on_host and N and (labels.min() < 0 or labels.max() >= K):
+        if kind != "f" and on_host and N and (labels.min() < 0 or labels.max() >= K):
             raise ValueError(f"SoftmaxCrossEntropy labels must lie in [0, {K}), "
                              f"got values from {labels.min()} to {labels.max()}")
         loss, self.cache = self.ops.softmax_cross_entropy_forward(logits, labels)
         return loss
 
     def input_gradient(self, dout=1.0):
-        """-> dlogits (N, K) = dout * (p - onehot(y)) / N."""
+        """-> dlogits (N, K) = dout * (p - q) / N."""
         return self.ops.softmax_cross_entropy_backward(dout, self.cache)
 
     def backward(self, dout=1.0):

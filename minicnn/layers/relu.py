@@ -33,15 +33,15 @@ class ReLU(Layer):
         """dx = 1[x > 0] * dout (at exactly 0 we take the subgradient 0)."""
         return self.backward_rule(dout, "gradient")
 
-    def backward_rule(self, R, rule="gradient"):
-        """Pass R back with one of RELU_RULES; side-effect free (a deconvnet calls this)."""
-        if tuple(R.shape) != tuple(self.cache.shape):
+    def backward_rule(self, signal, rule="gradient"):
+        """Pass the signal R back with one of RELU_RULES; side-effect free (a deconvnet calls this)."""
+        if tuple(signal.shape) != tuple(self.cache.shape):
             raise ValueError(f"ReLU.backward_rule expects shape {tuple(self.cache.shape)}, "
-                             f"got {tuple(R.shape)}")
+                             f"got {tuple(signal.shape)}")
         if rule == "gradient":
-            return self.ops.relu_backward(R, self.cache)
+            return self.ops.relu_backward(signal, self.cache)
         if rule == "deconvnet":
-            return self.ops.relu_deconvnet(R)
+            return self.ops.relu_deconvnet(signal)
         if rule == "guided":
-            return self.ops.relu_guided(R, self.cache)
+            return self.ops.relu_guided(signal, self.cache)
         raise ValueError(f"unknown ReLU rule {rule!r}: choose one of {RELU_RULES}")

@@ -26,6 +26,8 @@ layers with parameters, of its linear part, so no bias is added):
 
     MaxPool2D        unpool through the recorded switches
     Conv2D           transposed filters, no bias (``Conv2D.conv_transpose``)
+    Residual         the signal splits: each branch walks it down (its ReLUs with the
+                     rule), and what the two pass below adds up
     BatchNorm2D      eval mode is the affine map gamma * (x - mean) / std + beta,
                      so R_in = R * gamma / std
     GlobalAvgPool2D  R / (H * W) at every position
@@ -45,29 +47,33 @@ deconvnet projection of one unit is zero outside that window (tested).
 """
 import numpy as np
 
-from ..layers import RELU_RULES, BatchNorm2D, Conv2D, Dropout, MaxPool2D, ReLU
+from ..layers import RELU_RULES, BatchNorm2D, Conv2D, Dropout, MaxPool2D, ReLU, Residual
 
 # Layers that act on each position separately: they keep the receptive field as it is.
 POINTWISE_LAYERS = (BatchNorm2D, ReLU, Dropout)
 
 
 def feature_layers(model):
-    """{"conv1": index, ...}: for each Conv2D, the layer whose output is its feature map.
+    """{"conv1": index, ..., "block1": index, ...}: the layer whose output is a feature map.
 
-    That is the ReLU of a Conv-BN-ReLU block (the rectified maps Zeiler & Fergus
-    show), the BatchNorm or the conv itself when no ReLU follows.
+    For each Conv2D of the model, the ReLU of its Conv-BN-ReLU block (the
+    rectified maps Zeiler & Fergus show), the BatchNorm or the conv itself when
+    no ReLU follows; for each Residual block, the ReLU after it (or the block).
     """
     layers = model.layers
     names = {}
-    for index, layer in enumerate(layers):
-        if not isinstance(layer, Conv2D):
-            continue
-        end = index
-        while end + 1 < len(layers) and isinstance(layers[end + 1], (BatchNorm2D, ReLU)):
-            end += 1
-            if isinstance(layers[end], ReLU):
-                break
-        names[f"conv{len(names) + 1}"] = end
+    for kind, layer_type in (("conv", Conv2D), ("block", Residual)):
+        count = 0
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, layer_type):
+                continue
+            end = index
+            while end + 1 < len(layers) and isinstance(layers[end + 1], (BatchNorm2D, ReLU)):
+                end += 1
+                if isinstance(layers[end], ReLU):
+                    break
+            count += 1
+            names[f"{kind}{count}"] = end
     return names
 
 
@@ -109,10 +115,12 @@ def forward_to(model, x, stop):
 
 
 def pass_down(layer, signal, rule):
-    """One step of the walk: the signal at a layer's output -> the signal at its input."""
-    if isinstance(layer, ReLU):
-        return layer.backward_rule(signal, rule)
-    return layer.input_gradient(signal)
+    """One step of the walk: the signal at a layer's output -> the signal at its input.
+
+    ``backward_rule`` is the layer's input gradient, except in a ReLU (the rule)
+    and in a Residual (its branches, walked with the rule, their signals added).
+    """
+    return layer.backward_rule(signal, rule)
 
 
 def backward_walk(model, signal, start, rule="deconvnet", trace=None):
@@ -192,15 +200,31 @@ def receptive_field(model, layer, rows, cols):
     cols may be ints or integer arrays.
     """
     index = layer_index(model, layer)
-    top, bottom = np.asarray(rows), np.asarray(rows)
-    left, right = np.asarray(cols), np.asarray(cols)
-    for below in reversed(model.layers[:index + 1]):
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    top, bottom, left, right = window_below(model.layers[:index + 1], (rows, rows, cols, cols))
+    return top, bottom + 1, left, right + 1
+
+
+def window_below(layers, window):
+    """Walk an inclusive window (top, bottom, left, right) down through ``layers`` to their input.
+
+    A conv or pool with kernel k, stride s and padding p maps rows [a, b] to
+    [a*s - p, b*s - p + k - 1]; pointwise layers keep the window; a Residual
+    sees the union of what its two branches see.
+    """
+    top, bottom, left, right = window
+    for below in reversed(layers):
         if isinstance(below, (Conv2D, MaxPool2D)):
             kernel, stride = below.kernel_size, below.stride
             padding = below.padding if isinstance(below, Conv2D) else 0
             top, bottom = top * stride - padding, bottom * stride - padding + kernel - 1
             left, right = left * stride - padding, right * stride - padding + kernel - 1
+        elif isinstance(below, Residual):
+            body = window_below(below.body, (top, bottom, left, right))
+            shortcut = window_below(below.shortcut or [], (top, bottom, left, right))
+            top, left = np.minimum(body[0], shortcut[0]), np.minimum(body[2], shortcut[2])
+            bottom, right = np.maximum(body[1], shortcut[1]), np.maximum(body[3], shortcut[3])
         elif not isinstance(below, POINTWISE_LAYERS):
             raise ValueError(f"{type(below).__name__} mixes all positions: a unit above it "
                              f"sees the whole image")
-    return top, bottom + 1, left, right + 1
+    return top, bottom, left, right
