@@ -177,7 +177,7 @@ def test_the_name_checks_read_every_section_of_layers_md():
     assert len(where_everything_lives(text)) >= 20
     sections = re.split(r"(?m)^## ", text)
     numbered = [section for section in sections if re.match(r"\d+\. ", section)]
-    assert len(numbered) == 9
+    assert len(numbered) >= 10
     for section in numbered:
         assert implemented_in(section), f"no **Implemented in** file and names in: {section[:40]!r}"
 
