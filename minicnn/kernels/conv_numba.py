@@ -14,8 +14,9 @@ four things, and none of the maths:
    (``im2col_side_by_side``), so forward, weight gradient and input gradient
    are each a single BLAS call with a long dimension of chunk * P.
 3. **One core per chunk.** Each worker thread takes a chunk and does all of
-   it, im2col, GEMM and the copy back, with single-threaded BLAS (threads.py
-   says why). Each thread reuses one set of buffers for all its chunks.
+   it, im2col, GEMM and the copy back, with single-threaded BLAS
+   (minicnn/runtime/threads.py says why). Each thread reuses one set of
+   buffers for all its chunks.
 4. **Recompute, don't store.** Backward rebuilds the cols of each chunk from
    x instead of keeping them from forward: an im2col into cache costs less
    than writing the whole cols to memory and reading it back, and the step

@@ -52,7 +52,8 @@ from ..runtime.threads import chunk_ranges, run_chunks, sum_in_order
 
 # The transformed input tiles of one chunk take about this many bytes.
 CHUNK_BYTES = 2 * 2**20
-# Below this many input channels the 16 GEMMs are too thin to beat im2col (conv1: C = 3).
+# Below this many input (or output) channels the 16 GEMMs are too thin to beat im2col
+# (conv1: C = 3). The input gradient swaps the two counts, so ``applies`` asks it of both.
 MIN_CHANNELS = 16
 
 # G of the module docstring; the kernels below write its products out by hand
@@ -73,7 +74,8 @@ def planes(rows, columns, dtype):
 
 
 def applies(x_shape, weight_shape, stride, padding):
-    """Whether this fast path computes the convolution: 3x3, stride 1, padding 1, even H and W."""
+    """Whether this fast path computes the convolution: 3x3, stride 1, padding 1, even H and W,
+    and at least MIN_CHANNELS channels in and out."""
     _, C, H, W = x_shape
     return (tuple(weight_shape[2:]) == (3, 3) and stride == 1 and padding == 1
             and H % 2 == 0 and W % 2 == 0 and C >= MIN_CHANNELS and weight_shape[0] >= MIN_CHANNELS)
@@ -286,7 +288,8 @@ def weight_gradient(dout, saved, has_bias):
         V = saved.tiles[index]
         Q = scratch.array("winograd_m", (16, F, V.shape[2]), dout.dtype)
         _gradient_tiles(dout[start:stop], Q)
-        # db: entry (1, 1) of A dY A^T is the sum of the tile's four values
+        # db: entry (1, 1) of A dY A^T, counting from 0 (plane 4*1 + 1), is the sum of the
+        # tile's four values
         bias_share = Q[5].sum(axis=1) if has_bias else None
         return np.matmul(Q, V.transpose(0, 2, 1)), bias_share    # the 16 GEMMs
 
