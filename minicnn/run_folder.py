@@ -56,6 +56,17 @@ class HeldFolder:
     took_over_from: int | None = None
     removed: list = dataclasses.field(default_factory=list)
 
+    def notes(self):
+        """What a user should be told about it, one line each."""
+        notes = []
+        if self.took_over_from is not None:
+            notes.append(f"took over the lock of {self.path} from process {self.took_over_from}, "
+                         "which is no longer running")
+        if self.removed:
+            notes.append(f"removed {len(self.removed)} unfinished temporary file(s) from "
+                         f"{self.path}: {', '.join(self.removed)}")
+        return notes
+
 
 @contextlib.contextmanager
 def hold_run_folder(path, resume):

@@ -170,12 +170,8 @@ class Trainer:
         check_training_data(train_set, val_set, self.class_names)
         self.split_fingerprint = split_fingerprint(train_set, val_set)
         with hold_run_folder(self.out_dir, resume) as held:
-            if held.took_over_from is not None:
-                log(f"took over the lock of {self.out_dir} from process {held.took_over_from}, "
-                    "which is no longer running")
-            if held.removed:
-                log(f"removed {len(held.removed)} unfinished temporary file(s) from "
-                    f"{self.out_dir}: {', '.join(held.removed)}")
+            for note in held.notes():
+                log(note)
             if resume:
                 self.resume_from(self.path("last.npz"))
             steps_per_epoch = math.ceil(len(train_set) / self.config.batch_size)
