@@ -8,12 +8,13 @@ Every epoch ends with ``best.npz`` (when validation improved), ``epoch<E>.npz``
 (for the epochs listed in ``snapshot_epochs``, to watch features form, see
 docs/visualization.md), then ``last.npz``, ``history.json`` and ``curves.png``
 in ``out_dir``. last.npz comes after best.npz: it is the resume point, so an
-interruption between the two saves resumes from the epoch before and writes
-best.npz again, and no checkpoint ever names a best epoch that best.npz does
-not hold. Checkpoints are written atomically and hold everything a resume
-needs: weights, optimizer state, BatchNorm statistics, epoch, step, and the
-states of both RNG streams (the backend's, for dropout, and the data stream,
-for shuffling and augmentation). So ``fit(..., resume=True)`` continues an
+interruption between the two saves resumes from the epoch before, repeats the
+cut epoch exactly and writes its best.npz again. (The other way round, last.npz
+could claim a best epoch that best.npz never received, and a resume would
+report one epoch while scoring another.) Checkpoints are written atomically
+and hold everything a resume needs: weights, optimizer state, BatchNorm
+statistics, epoch, step, and the states of both RNG streams (the backend's,
+for dropout, and the data stream, for shuffling and augmentation). So ``fit(..., resume=True)`` continues an
 interrupted run exactly where its last epoch ended, and ends with the same
 weights as a run never interrupted. It also checks that the data has the
 checkpoint's classes and split (``split_fingerprint``).

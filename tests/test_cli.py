@@ -249,3 +249,18 @@ def test_visualize_deconv_checks_every_snapshot_before_the_figures(trained_run, 
          "--val-fraction", "0.5"])
     assert code == 2 and NAN_MESSAGE in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_tune_continues_the_trial_an_interruption_left_unrecorded(data_root, tmp_path, capsys):
+    """Each trial's folder is a run folder: a re-run must resume it, not be refused by it."""
+    arguments = ["--data", str(data_root), "--trials", "1", "--epochs", "1", "--backend", "numpy",
+                 "--out", str(tmp_path / "tune")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert example("tune_ahe").main(arguments) == 0
+        first = (tmp_path / "tune" / "results.csv").read_text()
+        (tmp_path / "tune" / "results.csv").unlink()   # killed before the trial was recorded
+        assert example("tune_ahe").main(arguments) == 0
+    assert (tmp_path / "tune" / "results.csv").read_text().splitlines()[1].split(",")[:10] == \
+        first.splitlines()[1].split(",")[:10]
+    assert "resumed from" in capsys.readouterr().err
