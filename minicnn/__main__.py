@@ -69,9 +69,10 @@ def choose_split(arguments):
         return arguments.split
     splits = list_splits(arguments.data)
     if splits:
-        raise DataError(f"{arguments.data} holds the splits {', '.join(splits)}: say which one "
-                        f"to score with --split (e.g. --split {'test' if 'test' in splits else splits[0]}), "
-                        "or pass the split folder itself as --data")
+        example = "test" if "test" in splits else splits[0]
+        raise DataError(f"{arguments.data} is a dataset root (split folders: {', '.join(splits)}): "
+                        f"say which split to score with --split, e.g. --split {example}, or pass "
+                        "the split folder itself as --data")
     return "train"   # --data is a split folder, which load_dataset reads whatever the name
 
 

@@ -190,7 +190,8 @@ def test_evaluate_on_a_dataset_root_asks_which_split(trained_run, capsys):
     checkpoint, _, root = trained_run
     assert evaluate("--checkpoint", checkpoint, "--data", root, "--json") == 2
     captured = capsys.readouterr()
-    assert "holds the splits test, train: say which one to score with --split" in captured.err
+    assert "is a dataset root (split folders: test, train): say which split to score with " \
+           "--split, e.g. --split test" in captured.err
     assert captured.out == ""
     assert evaluate("--checkpoint", checkpoint, "--data", root, "--split", "test", "--json") == 0
     report = json.loads(capsys.readouterr().out)
