@@ -14,10 +14,11 @@ could claim a best epoch that best.npz never received, and a resume would
 report one epoch while scoring another.) Checkpoints are written atomically
 and hold everything a resume needs: weights, optimizer state, BatchNorm
 statistics, epoch, step, and the states of both RNG streams (the backend's,
-for dropout, and the data stream, for shuffling and augmentation). So ``fit(..., resume=True)`` continues an
-interrupted run exactly where its last epoch ended, and ends with the same
-weights as a run never interrupted. It also checks that the data has the
-checkpoint's classes and split (``split_fingerprint``).
+for dropout, and the data stream, for shuffling and augmentation). So
+``fit(..., resume=True)`` continues an interrupted run exactly where its last
+epoch ended, and ends with the same weights as a run never interrupted. It
+also checks that the data has the checkpoint's classes and split
+(``split_fingerprint``).
 
 ``fit`` holds ``out_dir`` for its duration (minicnn/run_folder.py): a second
 run on it is refused, and without ``resume`` a folder that holds an earlier
@@ -263,10 +264,10 @@ class Trainer:
         keys = list(self.watched_arrays())
         for step, (loss_value, correct, *finite) in zip(window, stats):
             if not math.isfinite(loss_value):
-                raise self.divergence(f"loss became {loss_value}", step)
+                raise self.divergence(step, f"the loss became {loss_value}")
             if not all(finite):
-                raise self.divergence(f"weights became non-finite in {self.describe(keys, finite)}",
-                                      step)
+                raise self.divergence(step, "the update left non-finite values in "
+                                            + self.describe(keys, finite))
             self.last_step = step
             totals["loss"] += float(loss_value) * step.size
             totals["correct"] += int(correct)
@@ -279,10 +280,10 @@ class Trainer:
                  for key in bad[:3]]
         return ", ".join(named) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
 
-    def divergence(self, what, step):
-        """The TrainingDiverged error for ``what`` happening at ``step`` (a StepRecord)."""
-        return TrainingDiverged(f"{what} at epoch {self.epoch}, batch {step.batch} "
-                                f"(lr {step.lr:.3g}); stopped. {self.kept_checkpoints()}. "
+    def divergence(self, step, what):
+        """The TrainingDiverged error for ``what`` going wrong at ``step`` (a StepRecord)."""
+        return TrainingDiverged(f"training diverged at epoch {self.epoch}, batch {step.batch} "
+                                f"(lr {step.lr:.3g}): {what}. Stopped; {self.kept_checkpoints()}. "
                                 "Try a lower --lr.")
 
     def kept_checkpoints(self):
@@ -297,8 +298,8 @@ class Trainer:
                                 self.config.eval_batch_size, self.config.flip_average)
         if not np.all(np.isfinite(logits)):
             # the weights passed the guard, yet eval mode overflows: blame the epoch's last step
-            raise self.divergence("the validation logits became non-finite (a NaN validation "
-                                  "loss) after the last step", self.last_step)
+            raise self.divergence(self.last_step, "after this last step of the epoch, the "
+                                  "validation logits became non-finite (a NaN validation loss)")
         predictions = logits.argmax(axis=1)
         metrics = classification_metrics(val_set.labels, predictions, self.class_names)
         row.update(val_loss=mean_cross_entropy(logits, val_set.labels),

@@ -113,7 +113,7 @@ def test_nan_loss_stops_with_epoch_and_batch_and_keeps_the_last_good_checkpoint(
 
     data = colour_dataset()
     trainer = make_trainer(tmp_path / "run", callbacks=[poison])
-    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 2, batch 2"):
+    with pytest.raises(TrainingDiverged, match=r"training diverged at epoch 2, batch 2 \(lr [0-9.]+\): the loss became nan"):
         trainer.fit(data.subset(np.arange(36)), data.subset(np.arange(36, 48)))
     restored = tiny_model(seed=9)
     meta = restored.load(tmp_path / "run" / "last.npz")
@@ -307,8 +307,8 @@ def test_non_finite_weights_stop_the_run_at_the_batch_that_made_them(tmp_path, t
     with pytest.raises(TrainingDiverged) as caught:
         trainer.fit(*split(colour_dataset()))
     message = str(caught.value)
-    assert f"weights became non-finite in {target} (" in message
-    assert f"at epoch 2, batch 2 (lr {lr_of(trainer, 2, 2):.3g})" in message
+    assert (f"training diverged at epoch 2, batch 2 (lr {lr_of(trainer, 2, 2):.3g}): the update "
+            f"left non-finite values in {target} (") in message
     assert "last.npz holds epoch 1" in message
     assert_every_checkpoint_is_finite(tmp_path / "run")
 
@@ -320,8 +320,9 @@ def test_the_divergence_message_names_no_checkpoint_before_the_first_epoch_ends(
     def poison(model):
         model.params["4.W"][...] = np.nan
     poison_at(trainer, epoch=1, batch=3, poison=poison)
-    with pytest.raises(TrainingDiverged, match=r"weights became non-finite in 4.W \(Dense\) at epoch 1, "
-                       r"batch 3 .*no epoch has finished, so no checkpoint was written"):
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, batch 3 .*: the update left non-finite "
+                       r"values in 4.W \(Dense\)\. Stopped; no epoch has finished, so no "
+                       r"checkpoint was written"):
         trainer.fit(*split(colour_dataset()))
     assert not list((tmp_path / "run").glob("*.npz"))
 
@@ -336,8 +337,9 @@ def test_a_non_finite_validation_loss_stops_the_run(tmp_path, monkeypatch):
         return logits * np.nan if trainer.epoch == 2 else logits
     monkeypatch.setattr(train_module, "predict_logits", overflowing_in_epoch_2)
     trainer = make_trainer(tmp_path / "run")
-    with pytest.raises(TrainingDiverged, match=rf"validation logits became non-finite .* at "
-                       rf"epoch 2, batch 5 \(lr {lr_of(trainer, 2, 5):.3g}\)"):
+    with pytest.raises(TrainingDiverged, match=rf"at epoch 2, batch 5 \(lr {lr_of(trainer, 2, 5):.3g}"
+                       rf"\): after this last step of the epoch, the validation logits became "
+                       rf"non-finite"):
         trainer.fit(*split(colour_dataset()))
     assert read_checkpoint_meta(tmp_path / "run" / "last.npz")["epoch"] == 1
     assert_every_checkpoint_is_finite(tmp_path / "run")
