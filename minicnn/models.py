@@ -22,14 +22,12 @@ import numpy as np
 from . import layers as layer_module
 from .atomic import atomic_savez
 from .backend import get_backend
+from .checkpoint_checks import (CheckpointError, check_architecture, check_array, check_buildable,
+                                check_optimizer_state, json_entry)
 from .init import generator
 from .layers.base import Layer
 
 CHECKPOINT_FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, or made for another architecture."""
 
 
 class Sequential:
@@ -248,41 +246,66 @@ class Sequential:
         """Load a checkpoint written by ``save`` into this model (and optimizer); returns its meta.
 
         Also restores the backend's RNG stream, so training resumes exactly.
+        Everything is checked first (minicnn/checkpoint_checks.py): a bad
+        file raises CheckpointError and leaves the model as it was.
         """
         arrays = read_checkpoint(path)
-        saved = json.loads(str(arrays["architecture"]))
+        saved = json_entry(arrays, "architecture", path, list)
+        check_architecture(saved, path)
         mismatch = _first_difference(saved, self.architecture())
         if mismatch:
             raise CheckpointError(f"checkpoint {path} was saved from a different architecture: "
                                   f"{mismatch}")
-        device = self.backend.to_device
-        for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
-            for path, layer in self.named_layers():
-                store = getattr(layer, store_name)
-                for name, current in store.items():
-                    key = f"{prefix}.{path}.{name}"
-                    if key not in arrays:
-                        raise CheckpointError(f"checkpoint {path} has no {key}")
-                    value = arrays[key]
-                    if tuple(value.shape) != tuple(current.shape):
-                        raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, "
-                                              f"the model expects {tuple(current.shape)}")
-                    store[name] = device(value.astype(current.dtype))
-        if "rng_state" in arrays:
-            self.backend.set_rng_state(json.loads(str(arrays["rng_state"])))
+        meta = json_entry(arrays, "meta", path, dict)
+        loaded = {f"{prefix}.{key}": check_array(arrays, f"{prefix}.{key}", current.shape, path)
+                  for prefix, store in (("param", self.params), ("buffer", self.buffers))
+                  for key, current in store.items()}
         if optimizer is not None:
             if "optimizer" not in arrays:
                 raise CheckpointError(f"checkpoint {path} holds no optimizer state")
+            optimizer_config = json_entry(arrays, "optimizer", path, dict)
+            check_optimizer_state(optimizer_config, arrays, optimizer, self.params, path)
+        if "rng_state" in arrays:
+            self._restore_rng_state(json_entry(arrays, "rng_state", path, dict), path)
+        device = self.backend.to_device
+        for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
+            for layer_path, layer in self.named_layers():
+                store = getattr(layer, store_name)
+                for name, current in store.items():
+                    key = f"{prefix}.{layer_path}.{name}"
+                    store[name] = device(loaded[key].astype(current.dtype))
+        if optimizer is not None:
             slots = {key[len("optimizer."):]: device(arrays[key])
                      for key in arrays if key.startswith("optimizer.")}
-            optimizer.load_state_dict(json.loads(str(arrays["optimizer"])), slots)
-        return json.loads(str(arrays["meta"]))
+            optimizer.load_state_dict(optimizer_config, slots)
+        return meta
+
+    def _restore_rng_state(self, state, path):
+        """Set the backend's RNG stream from a checkpoint, or raise with the stream unchanged."""
+        previous = self.backend.get_rng_state()
+        try:
+            self.backend.set_rng_state(state)
+        except (TypeError, ValueError, KeyError, OverflowError, AttributeError) as error:
+            self.backend.set_rng_state(previous)
+            raise CheckpointError(f"checkpoint {path}: its rng_state is not a state of this "
+                                  f"backend's random generator ({type(error).__name__}: "
+                                  f"{error})") from None
 
     @classmethod
     def from_checkpoint(cls, path, backend=None):
-        """Build the model a checkpoint describes and load its weights."""
+        """Build the model a checkpoint describes and load its weights.
+
+        The architecture is checked against the stored arrays before any
+        layer is built, so nothing is allocated that the file does not hold.
+        """
         arrays = read_checkpoint(path)
-        model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend)
+        architecture = json_entry(arrays, "architecture", path, list)
+        check_buildable(architecture, arrays, path)
+        try:
+            model = cls.from_architecture(architecture, backend=backend)
+        except (TypeError, ValueError) as error:   # a layer's constructor refused its config
+            raise CheckpointError(f"checkpoint {path}: its architecture cannot be built: "
+                                  f"{error}") from None
         model.load(path)
         return model
 
@@ -314,7 +337,7 @@ def read_checkpoint(path):
 
 def read_checkpoint_meta(path):
     """The metadata dict of a checkpoint, without building its model."""
-    return json.loads(str(read_checkpoint(path)["meta"]))
+    return json_entry(read_checkpoint(path), "meta", path, dict)
 
 
 def _first_difference(saved, current):

@@ -9,15 +9,17 @@ from .conftest import REPO_ROOT
 # The layers of the architecture, lowest first: a module may import its own layer or lower ones.
 LAYERS = [
     ("the maths and its helpers", ["minicnn.functional", "minicnn.runtime", "minicnn.init",
-                                   "minicnn.atomic"]),
+                                   "minicnn.atomic", "minicnn.run_folder"]),
     ("the fast paths", ["minicnn.kernels"]),
     ("the backend", ["minicnn.backend"]),
     ("the layers", ["minicnn.layers"]),
     ("models, optimizers, data, gradient checks", ["minicnn.models", "minicnn.optim",
-                                                   "minicnn.data", "minicnn.gradcheck"]),
+                                                   "minicnn.data", "minicnn.gradcheck",
+                                                   "minicnn.checkpoint_checks"]),
     ("ready-made networks", ["minicnn.architectures"]),
-    ("the main job", ["minicnn.train", "minicnn.evaluate", "minicnn.visualize"]),
-    ("the command line", ["minicnn.__main__", "minicnn"]),
+    ("the main job", ["minicnn.train", "minicnn.evaluate", "minicnn.visualize",
+                      "minicnn.classifier"]),
+    ("the command line", ["minicnn.__main__", "minicnn.arguments", "minicnn"]),
 ]
 
 

@@ -13,7 +13,8 @@
 One module per step:
 
     locate.py         find_data_dir: --data, else $AHE64_DIR, else data/ahe64
-    sources.py        the folder or .zip layout: split folder, class folders, files
+    sources.py        the folder or .zip layout: split folder, class folders, files;
+                      list_splits: which splits a dataset root holds
     decode.py         file bytes -> (3, S, S) uint8 RGB
     cache.py          decoded arrays cached as .npz, invalidated when files change
     loader.py         load_dataset, tying the above together
@@ -33,8 +34,10 @@ from .errors import DataError
 from .loader import load_dataset
 from .locate import find_data_dir
 from .preprocessing import channel_stats, normalize
+from .sources import list_splits
 from .split import stratified_split, train_validation_split
 
 __all__ = ["ImageDataset", "LoadReport", "DataError", "load_dataset", "find_data_dir",
-           "default_cache_dir", "stratified_split", "train_validation_split", "channel_stats", "normalize",
+           "default_cache_dir", "list_splits", "stratified_split", "train_validation_split",
+           "channel_stats", "normalize",
            "augment_batch", "iterate_batches"]

@@ -153,7 +153,7 @@ class Layer:
         """Reject a bad input with an error that names the expected shape.
 
         ``expected`` reads like "(N, C, H, W)"; ``sizes`` pins named axes,
-        e.g. ``C=3``. Also makes the parameters follow the input's float dtype.
+        e.g. ``C=3``. An axis N must not be empty. Also makes the parameters follow the input's float dtype.
         """
         name = type(self).__name__
         axes = [axis.strip() for axis in expected.strip("()").split(",")]
@@ -165,6 +165,8 @@ class Layer:
             raise ShapeError(f"{name} expects input of shape {expected}"
                              f"{_pinned(sizes)}, got shape {tuple(shape)} "
                              f"({len(shape)} dims instead of {len(axes)})")
+        if axes[0] == "N" and shape[0] == 0:
+            raise ShapeError(f"{name} got an empty batch: shape {tuple(shape)} holds no samples")
         for axis_name, size in sizes.items():
             actual = shape[axes.index(axis_name)]
             if actual != size:
@@ -175,8 +177,9 @@ class Layer:
         self.follow_dtype(x.dtype)
 
     def check_floating(self, x):
-        """Reject anything but a float32 / float64 array, naming what came instead."""
-        if not hasattr(x, "dtype") or x.dtype.kind != "f":
+        """Reject anything but a float32 / float64 array, naming what came instead
+        (float16 too: the fast paths compute in float32 or float64 only)."""
+        if not hasattr(x, "dtype") or x.dtype.name not in ("float32", "float64"):
             got = f"dtype {x.dtype}" if hasattr(x, "dtype") else type(x).__name__
             raise TypeError(f"{type(self).__name__} expects a floating-point input (float32 or "
                             f"float64), got {got}")
