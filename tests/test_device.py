@@ -7,6 +7,7 @@ code must never hand device arrays to NumPy. Real CuPy runs the same tests
 import ast
 import json
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -145,6 +146,12 @@ def test_memory_pool_statistics():
 def test_without_cupy_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)     # makes `import cupy` fail
     with pytest.raises(BackendUnavailable, match=r'pip install -e "\.\[gpu\]"'):
+        get_backend("cupy")
+
+
+def test_with_cupy_but_no_gpu_the_error_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(is_available=lambda: False))
+    with pytest.raises(BackendUnavailable, match="CuPy is installed but finds no usable GPU"):
         get_backend("cupy")
 
 
