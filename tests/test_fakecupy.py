@@ -13,7 +13,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from tests import cuda_host, fakecupy
+from tests import fakecupy
+from tests.conftest import NEEDS_GXX
 from tests.fakecupy import count_host_syncs, forbid_float64, xp
 
 ALLOWLIST = json.loads(pathlib.Path(fakecupy.__file__).with_name("cupy_allowlist.json").read_text())
@@ -328,13 +329,11 @@ def test_memory_pool_books_live_arrays():
 
 
 # --- xp.ElementwiseKernel: the host emulation on device arrays -------------------------
-needs_gxx = pytest.mark.skipif(cuda_host.GXX_SKIP_REASON is not None,
-                               reason=str(cuda_host.GXX_SKIP_REASON))
 SCALE = ("T x, raw T table, int32 shift", "T y, uint8 flag",
          "y = x * table[(i + shift) % 3]; flag = x > 0;", "scale_from_table")
 
 
-@needs_gxx
+@NEEDS_GXX
 def test_an_elementwise_kernel_writes_into_the_device_arrays_it_is_given(pair):
     n, a = pair
     table = np.array([1.0, -2.0, 0.5], np.float32)
@@ -348,7 +347,7 @@ def test_an_elementwise_kernel_writes_into_the_device_arrays_it_is_given(pair):
     np.testing.assert_array_equal(flag.get(), n > 0)
 
 
-@needs_gxx
+@NEEDS_GXX
 @pytest.mark.parametrize("misuse, error, message", [
     (lambda a, t, y, f: (a.get(), t, 0, y, f), TypeError, "Unsupported type"),
     (lambda a, t, y, f: (a, t, 0, np.empty(a.shape, np.float32), f), TypeError, "Unsupported type"),
