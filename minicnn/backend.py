@@ -194,6 +194,21 @@ class DeviceBackend(Backend):
         return {"used_bytes": int(pool.used_bytes()), "total_bytes": int(pool.total_bytes())}
 
 
+def _usable_cupy():
+    """The cupy module, or BackendUnavailable saying why it cannot run here."""
+    try:
+        import cupy
+    except ImportError as error:
+        raise BackendUnavailable(
+            "the cupy backend needs CuPy, which is not installed: install the GPU extra "
+            "with  pip install -e \".[gpu]\"  (cupy-cuda12x>=14, for CUDA 12 drivers), "
+            "or use --backend numba on the CPU") from error
+    if not cupy.is_available():
+        raise BackendUnavailable("the cupy backend needs an NVIDIA GPU with a working CUDA driver; "
+                                 "CuPy is installed but finds no usable GPU (use --backend numba)")
+    return cupy
+
+
 class CupyBackend(DeviceBackend):
     """CuPy on an NVIDIA GPU: float32, cuBLAS for the GEMMs, our CUDA kernels for
     im2col / col2im and pooling (the table minicnn/kernels/cupy_ops.py; each
@@ -205,18 +220,11 @@ class CupyBackend(DeviceBackend):
     step; ``memory_stats()`` reports it.
     """
 
-    def __init__(self, seed=0, dtype="float32"):
-        try:
-            import cupy
-        except ImportError as error:
-            raise BackendUnavailable(
-                "the cupy backend needs CuPy, which is not installed: install the GPU extra "
-                "with  pip install -e \".[gpu]\"  (cupy-cuda12x>=14, for CUDA 12 drivers), "
-                "or use --backend numba on the CPU") from error
-        if not cupy.is_available():
-            raise BackendUnavailable("the cupy backend needs an NVIDIA GPU with a working CUDA driver; "
-                               "CuPy is installed but finds no usable GPU (use --backend numba)")
-        super().__init__(cupy, "cupy", seed=seed, dtype=dtype)
+    def __init__(self, seed=0, dtype="float32", *, xp=None, name="cupy"):
+        """``xp``: the array module; None imports CuPy and checks that it finds a GPU.
+        The test suite passes its CuPy stand-in (tests/fakecupy.py), whose
+        ElementwiseKernel runs the kernels' source on the host, as "fakecuda"."""
+        super().__init__(_usable_cupy() if xp is None else xp, name, seed=seed, dtype=dtype)
         from .kernels import cupy_ops
         self.ops = cupy_ops
 

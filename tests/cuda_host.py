@@ -46,8 +46,8 @@ import subprocess
 import numpy as np
 
 GXX = shutil.which("g++")
-GXX_SKIP_REASON = (None if GXX else
-                   "g++ is not installed (the host emulation of the CUDA kernels needs it)")
+GXX_MISSING = "g++ is not installed (the host emulation of the CUDA kernels needs it)"
+GXX_SKIP_REASON = None if GXX else GXX_MISSING
 # signed overflow wraps, as on the GPU, instead of letting the optimizer assume it away
 GXX_FLAGS = ["-std=c++17", "-O2", "-fwrapv", "-shared", "-fPIC"]
 NVCC = shutil.which("nvcc")
@@ -238,6 +238,8 @@ class ElementwiseKernel:
         """The compiled host function for this signature (compiled once, then cached)."""
         source = _host_source(self.name, slots, types, self.operation)
         if source not in self._functions:
+            if GXX is None:
+                raise CompileError(f"kernel {self.name} cannot run: {GXX_MISSING}")
             library = ctypes.CDLL(str(compiled(source, [GXX, *GXX_FLAGS], ".cpp", ".so")))
             entry_point = getattr(library, self.name)
             entry_point.restype = ctypes.c_int

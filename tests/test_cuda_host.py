@@ -116,3 +116,10 @@ def test_compiled_code_is_cached_by_source(tmp_path, monkeypatch):
     triple = ElementwiseKernel("T x", "T y", "y = 3 * x;", "double_it")
     np.testing.assert_array_equal(triple(np.arange(3.0), np.zeros(3)), [0, 3, 6])
     assert len(list(tmp_path.glob("*.so"))) == 2
+
+
+def test_without_gxx_a_launch_says_so(monkeypatch):
+    monkeypatch.setattr(cuda_host, "GXX", None)
+    kernel = ElementwiseKernel("T x", "T y", "y = x;", "copy_it")
+    with pytest.raises(cuda_host.CompileError, match="copy_it cannot run: g\\+\\+ is not installed"):
+        kernel(np.zeros(2), np.zeros(2))
