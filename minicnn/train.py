@@ -79,6 +79,7 @@ class TrainConfig:
     flip: bool = True
     max_shift: int = 4               # random translation, pixels
     color_jitter: float = 0.0
+    zoom: float = 0.0                # random scale in [1 - zoom, 1 + zoom]
     label_smoothing: float = 0.0     # soft targets (minicnn/data/targets.py)
     mix: str = "none"                # none | mixup | cutmix
     mix_alpha: float = 1.0           # lam ~ Beta(mix_alpha, mix_alpha)
@@ -98,6 +99,7 @@ class TrainConfig:
                   ("max_shift", self.max_shift >= 0), ("patience", self.patience >= 0),
                   ("eval_batch_size", self.eval_batch_size >= 1),
                   ("schedule", self.schedule in ("onecycle", "cosine", "step", "constant")),
+                  ("zoom", 0 <= self.zoom < 1),
                   ("label_smoothing", 0 <= self.label_smoothing < 1), ("mix", self.mix in MIXES),
                   ("mix_alpha", self.mix_alpha > 0),
                   ("mix_probability", 0 <= self.mix_probability <= 1)]
@@ -215,7 +217,8 @@ class Trainer:
         for batch_index, indices in enumerate(batches, start=1):
             images = normalize(train_set.images[indices], self.mean, self.std)
             images = augment_batch(images, self.data_rng, flip=config.flip,
-                                   max_shift=config.max_shift, color_jitter=config.color_jitter)
+                                   max_shift=config.max_shift, color_jitter=config.color_jitter,
+                                   zoom=config.zoom)
             targets = labels = backend.to_device(train_set.labels[indices])
             if config.label_smoothing or config.mix != "none":
                 images, soft = soft_targets(images, train_set.labels[indices],

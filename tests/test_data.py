@@ -795,3 +795,42 @@ def test_real_ahe64_training_set():
     again = load(REAL_DATA_DIR, cache_dir=USER_CACHE_DIR)
     assert again.report.cache == "hit"
     assert_same_dataset(again, dataset)
+
+
+class FixedScale:
+    """A stand-in rng whose uniform draws are one fixed zoom factor."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def uniform(self, low, high, size):
+        return np.full(size, self.scale)
+
+
+def test_zoom_by_one_is_the_identity_and_by_two_magnifies_a_ramp():
+    from minicnn.data.augmentation import random_zoom
+    x = np.random.default_rng(0).standard_normal((3, 2, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(random_zoom(x, FixedScale(1.0), 0.2), x)
+    ramp = np.tile(np.arange(8, dtype=np.float32), (1, 1, 8, 1))      # value = column
+    np.testing.assert_allclose(random_zoom(ramp, FixedScale(2.0), 0.5)[0, 0, 0],
+                               3.5 + (np.arange(8) - 3.5) / 2)       # the middle half, stretched
+
+
+def test_zoom_out_fills_the_border_with_zeros():
+    from minicnn.data.augmentation import random_zoom
+    ones = np.ones((1, 1, 8, 8), dtype=np.float32)
+    shrunk = random_zoom(ones, FixedScale(0.5), 0.5)[0, 0]
+    # content covers columns 1.75 .. 5.25: the outer columns read only the zero border
+    assert shrunk[0, 0] == 0 and shrunk[:, 0].max() == 0 and shrunk[:, -1].max() == 0
+    np.testing.assert_array_equal(shrunk[3:5, 3:5], 1.0)
+    assert np.all((shrunk >= 0) & (shrunk <= 1))
+
+
+def test_augment_batch_zoom_is_seeded_and_checked(rng):
+    from minicnn.data import augment_batch
+    batch = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
+    first = augment_batch(batch, np.random.default_rng(5), zoom=0.3)
+    np.testing.assert_array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.3))
+    assert not np.array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.0))
+    with pytest.raises(ValueError, match="zoom must be in"):
+        augment_batch(batch, rng, zoom=1.0)

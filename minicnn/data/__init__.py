@@ -22,7 +22,7 @@ One module per step:
     split.py          stratified_split: seeded, per class, duplicates kept together;
                       train_validation_split, the examples' recipe
     preprocessing.py  channel_stats and normalize
-    augmentation.py   augment_batch: flips, shifts, colour jitter, per batch
+    augmentation.py   augment_batch: flips, shifts, colour jitter, zoom, per batch
     batches.py        iterate_batches: a fresh permutation per epoch
     errors.py         DataError, which always says how to get the dataset
 """
