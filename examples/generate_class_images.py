@@ -24,16 +24,22 @@ import sys
 
 import numpy as np
 
-from minicnn import BackendUnavailable, CheckpointError, Sequential
+from minicnn import BackendUnavailable, CheckpointError
+from minicnn.arguments import integer, number
+from minicnn.backend import command_line_backend
+from minicnn.classifier import load_classifier
 from minicnn.evaluate import predict_logits
-from minicnn.models import read_checkpoint_meta
+from minicnn.functional import softmax
 from minicnn.visualize import REGULARIZED, generate_class_images
-from minicnn.evaluate import softmax
 from minicnn.visualize.images import load_png, save_png
 from minicnn.visualize.plots import plot_class_images, plot_generation_history, save_animation
 
-REGULARIZER_FIELDS = ("l2_decay", "blur_every", "blur_sigma", "jitter", "norm_percentile",
-                      "contribution_percentile", "tv_weight")
+# each regularizer of GenerationConfig and the values it takes (0 turns it off)
+REGULARIZER_TYPES = {"l2_decay": number(at_least=0, less_than=1), "blur_every": integer(at_least=0),
+                     "blur_sigma": number(at_least=0), "jitter": integer(at_least=0),
+                     "norm_percentile": number(at_least=0, at_most=100),
+                     "contribution_percentile": number(at_least=0, at_most=100),
+                     "tv_weight": number(at_least=0)}
 
 
 def parse_arguments(argv=None):
@@ -43,29 +49,22 @@ def parse_arguments(argv=None):
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--json", action="store_true", help="print one JSON report to stdout")
     parser.add_argument("--second-checkpoint", help="another model to classify the PNGs")
-    parser.add_argument("--steps", type=int, default=REGULARIZED.steps)
-    parser.add_argument("--step-size", type=float, default=REGULARIZED.step_size)
-    parser.add_argument("--finish-steps", type=int, default=REGULARIZED.finish_steps,
+    parser.add_argument("--steps", type=integer(at_least=1), default=REGULARIZED.steps)
+    parser.add_argument("--step-size", type=number(greater_than=0), default=REGULARIZED.step_size)
+    parser.add_argument("--finish-steps", type=integer(at_least=0),
+                        default=REGULARIZED.finish_steps,
                         help="log p(c) steps on the quantized image where p(c) is still low")
-    for name in REGULARIZER_FIELDS:
-        value = getattr(REGULARIZED, name)
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    for name, value_type in REGULARIZER_TYPES.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=value_type,
+                            default=getattr(REGULARIZED, name))
     parser.add_argument("--no-regularization", action="store_true",
                         help="plain gradient ascent: every regularizer off")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=integer(at_least=1), default=64)
+    parser.add_argument("--seed", type=integer(at_least=0), default=0)
     parser.add_argument("--animation", action="store_true", help="also write animation.gif")
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     return parser.parse_args(argv)
-
-
-def load_classifier(path, backend):
-    """-> (model in eval mode, meta with class_names, mean and std)."""
-    meta = read_checkpoint_meta(path)
-    if "class_names" not in meta:
-        raise CheckpointError(f"{path} holds no class names: it was not saved by the Trainer")
-    return Sequential.from_checkpoint(path, backend=backend).eval(), meta
 
 
 def classify(model, meta, images):
@@ -86,7 +85,7 @@ def main(argv=None):
         return 2
     class_names = meta["class_names"]
     regularizers = {name: (0 if arguments.no_regularization else getattr(arguments, name))
-                    for name in REGULARIZER_FIELDS}
+                    for name in REGULARIZER_TYPES}
     frame_every = max(1, arguments.steps // 40) if arguments.animation else 0
     config = dataclasses.replace(REGULARIZED, steps=arguments.steps, step_size=arguments.step_size,
                                  finish_steps=arguments.finish_steps, seed=arguments.seed,

@@ -13,6 +13,13 @@ Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
 confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
 and epoch<E>.npz for each epoch E of --snapshot-epochs.
 Interrupt with Ctrl-C and continue with --resume.
+
+A folder that already holds a run is never overwritten: without --resume the
+command refuses it, naming --resume and a free folder (runs/ahe-2). While a
+run trains, its folder is locked against a second run (minicnn/run_folder.py).
+Every numeric option is checked before any data loads. Exit status: 0 done,
+2 bad arguments, data, checkpoint or run folder, 3 training diverged, 130
+interrupted.
 """
 import argparse
 import json
@@ -24,21 +31,28 @@ import time
 import numpy as np
 
 import minicnn
-from minicnn.backend import BackendUnavailable, get_backend
-from minicnn.architectures import ahe_network
+from minicnn.architectures import ahe_network, ahe_resnet
+from minicnn.arguments import integer, number
+from minicnn.atomic import atomic_write_text
+from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
 from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, load_dataset,
-                          stratified_split)
+                          train_validation_split)
+from minicnn.data.targets import MIXES
 from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
-                              plot_misclassified, predict_logits, softmax)
+                              plot_misclassified, predict_logits)
+from minicnn.functional import softmax
 from minicnn.models import CheckpointError
+from minicnn.run_folder import RunFolderError, hold_run_folder
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
 # the random search in docs/tuning.md (trial 7). Width and epochs are set by the
 # 20-minute budget on 2 cores: width 16 trains at ~230 images/s, 25 epochs in ~17 min.
 DEFAULTS = dict(epochs=25, batch_size=64, lr=0.06, weight_decay=2.5e-4, width=16, dropout=0.2,
-                max_shift=6, color_jitter=0.2)
+                max_shift=6, color_jitter=0.2, architecture="ahe", blocks=(1, 1, 1),
+                zoom=0.0, label_smoothing=0.0, mix="none", mix_alpha=1.0, mix_probability=1.0)
 QUICK = dict(epochs=2, width=16, images_per_class=120)
+IMAGE_SIZE = 64
 
 
 def parse_arguments(argv=None):
@@ -52,41 +66,67 @@ def parse_arguments(argv=None):
                              "\"minicnn[kaggle]\") into its cache, ~/.cache/kagglehub, and use it")
     parser.add_argument("--name", default=None, help="run name (default: ahe, or ahe-quick)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/<name>)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULTS['epochs']}")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="peak learning rate")
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
-    parser.add_argument("--width", type=int, default=None, help=f"default {DEFAULTS['width']}")
-    parser.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
-    parser.add_argument("--max-shift", type=int, default=DEFAULTS["max_shift"],
-                        help="random translation in pixels")
-    parser.add_argument("--color-jitter", type=float, default=DEFAULTS["color_jitter"])
+    parser.add_argument("--epochs", type=integer(at_least=1), default=None,
+                        help=f"default {DEFAULTS['epochs']} ({QUICK['epochs']} with --quick)")
+    parser.add_argument("--batch-size", type=integer(at_least=1), default=DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=number(greater_than=0), default=DEFAULTS["lr"],
+                        help="peak learning rate")
+    parser.add_argument("--weight-decay", type=number(at_least=0), default=DEFAULTS["weight_decay"])
+    parser.add_argument("--width", type=integer(at_least=1), default=None,
+                        help=f"default {DEFAULTS['width']}")
+    parser.add_argument("--dropout", type=number(at_least=0, less_than=1),
+                        default=DEFAULTS["dropout"])
+    parser.add_argument("--max-shift", type=integer(at_least=0, at_most=IMAGE_SIZE - 1),
+                        default=DEFAULTS["max_shift"], help="random translation in pixels")
+    parser.add_argument("--color-jitter", type=number(at_least=0, less_than=1),
+                        default=DEFAULTS["color_jitter"])
+    parser.add_argument("--zoom", type=number(at_least=0, less_than=1), default=DEFAULTS["zoom"],
+                        help="random scale in [1 - zoom, 1 + zoom] about the centre")
+    parser.add_argument("--architecture", default=DEFAULTS["architecture"],
+                        choices=["ahe", "ahe-resnet"],
+                        help="ahe: VGG-style stages; ahe-resnet: residual blocks")
+    parser.add_argument("--blocks", type=positive_integers, default=DEFAULTS["blocks"],
+                        help="ahe-resnet: residual blocks per stage, e.g. 1,1,1")
+    parser.add_argument("--label-smoothing", type=number(at_least=0, less_than=1),
+                        default=DEFAULTS["label_smoothing"])
+    parser.add_argument("--mix", default=DEFAULTS["mix"], choices=MIXES,
+                        help="mix pairs of training images and their labels")
+    parser.add_argument("--mix-alpha", type=number(greater_than=0), default=DEFAULTS["mix_alpha"],
+                        help="the mixing weight is drawn from Beta(alpha, alpha)")
+    parser.add_argument("--mix-probability", type=number(at_least=0, at_most=1),
+                        default=DEFAULTS["mix_probability"],
+                        help="share of the batches that are mixed")
     parser.add_argument("--schedule", default="onecycle",
                         choices=["onecycle", "cosine", "step", "constant"])
-    parser.add_argument("--patience", type=int, default=0, help="early stopping (0: off)")
+    parser.add_argument("--patience", type=integer(at_least=0), default=0,
+                        help="early stopping (0: off)")
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=True,
                         help="predict with the mean logits of each image and its mirror")
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1)
+    parser.add_argument("--seed", type=integer(at_least=0), default=0)
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['images_per_class']} images per class, "
                              f"{QUICK['epochs']} epochs, width {QUICK['width']} (1-2 minutes)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/last.npz")
-    parser.add_argument("--snapshot-epochs", type=epoch_list, default=(),
+    parser.add_argument("--snapshot-epochs", type=positive_integers, default=(),
                         help="also keep these epochs' checkpoints as epoch<E>.npz, e.g. 1,2,5,10 "
                              "(for the feature-evolution figure of examples/visualize_deconv.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
 
-def epoch_list(text):
-    """Parse "1,2,5,10" into (1, 2, 5, 10)."""
+def positive_integers(text):
+    """Parse "1,2,5,10" into (1, 2, 5, 10); each must be >= 1 (epochs count from 1)."""
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        values = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"each must be >= 1 (epochs and blocks count from 1), "
+                                         f"got {text!r}")
+    return values
 
 
 def balanced_subset(dataset, per_class, seed):
@@ -119,42 +159,13 @@ def main(argv=None):
     started = time.perf_counter()
     name = arguments.name or ("ahe-quick" if arguments.quick else "ahe")
     out_dir = arguments.out or os.path.join("runs", name)
-    epochs = arguments.epochs or (QUICK["epochs"] if arguments.quick else DEFAULTS["epochs"])
-    width = arguments.width or (QUICK["width"] if arguments.quick else DEFAULTS["width"])
-
     try:
-        backend = get_backend(arguments.backend, seed=arguments.seed)
-        root = download_ahe64() if arguments.download else find_data_dir(arguments.data)
-        dataset = load_dataset(root, split="train")
-    except (BackendUnavailable, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if arguments.quick:
-        dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
-    train_indices, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
-                                                  seed=arguments.seed, groups=dataset.digests)
-    train_set, val_set = dataset.subset(train_indices), dataset.subset(val_indices)
-    mean, std = channel_stats(train_set.images)
-    class_names = dataset.class_names
-    print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
-          f"{len(class_names)} classes, from {root}", file=sys.stderr)
-
-    model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
-                        backend=backend, seed=arguments.seed)
-    print(model.summary((1, 3, 64, 64)), file=sys.stderr)
-    config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
-                         weight_decay=arguments.weight_decay, schedule=arguments.schedule,
-                         max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
-                         patience=arguments.patience, seed=arguments.seed,
-                         flip_average=arguments.flip_average)
-    trainer = Trainer(model, config, out_dir, class_names, mean, std,
-                      progress=not arguments.no_progress,
-                      snapshot_epochs=arguments.snapshot_epochs,
-                      extra_meta={"architecture_name": "ahe", "width": width,
-                                  "dropout": arguments.dropout})
-    try:
-        history = trainer.fit(train_set, val_set, resume=arguments.resume)
-    except CheckpointError as error:  # --resume without a usable last.npz
+        # held before the data loads, so a busy or used folder is refused at once
+        with hold_run_folder(out_dir, resume=arguments.resume) as held:
+            for note in held.notes():
+                print(note, file=sys.stderr)
+            return train_and_report(arguments, out_dir, started)
+    except (BackendUnavailable, CheckpointError, DataError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrainingDiverged as error:
@@ -163,15 +174,53 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
 
-    # the best epoch's weights, as best.npz holds them
-    model.load(os.path.join(out_dir, "best.npz"))
+
+def train_and_report(arguments, out_dir, started):
+    """Load, split, train, then score best.npz and write the reports; returns the exit status."""
+    preset = QUICK if arguments.quick else DEFAULTS
+    epochs = preset["epochs"] if arguments.epochs is None else arguments.epochs
+    width = preset["width"] if arguments.width is None else arguments.width
+    backend = get_backend(arguments.backend, seed=arguments.seed)
+    root = download_ahe64() if arguments.download else find_data_dir(arguments.data)
+    dataset = load_dataset(root, split="train", image_size=IMAGE_SIZE)
+    if arguments.quick:
+        dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
+    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed)
+    mean, std = channel_stats(train_set.images)
+    class_names = dataset.class_names
+    print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
+          f"{len(class_names)} classes, from {root}", file=sys.stderr)
+
+    if arguments.architecture == "ahe-resnet":
+        model = ahe_resnet(len(class_names), width=width, blocks=arguments.blocks,
+                           dropout=arguments.dropout, backend=backend, seed=arguments.seed)
+    else:
+        model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
+                            backend=backend, seed=arguments.seed)
+    print(model.summary((1, 3, IMAGE_SIZE, IMAGE_SIZE)), file=sys.stderr)
+    config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
+                         weight_decay=arguments.weight_decay, schedule=arguments.schedule,
+                         max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
+                         zoom=arguments.zoom,
+                         patience=arguments.patience, seed=arguments.seed,
+                         flip_average=arguments.flip_average,
+                         label_smoothing=arguments.label_smoothing, mix=arguments.mix,
+                         mix_alpha=arguments.mix_alpha, mix_probability=arguments.mix_probability)
+    trainer = Trainer(model, config, out_dir, class_names, mean, std,
+                      progress=not arguments.no_progress,
+                      snapshot_epochs=arguments.snapshot_epochs,
+                      extra_meta={"architecture_name": arguments.architecture, "width": width,
+                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout})
+    history = trainer.fit(train_set, val_set, resume=arguments.resume)
+
+    # the weights best.npz holds, and the epoch they are from, as the file itself says
+    best_epoch = model.load(os.path.join(out_dir, "best.npz"))["epoch"]
     results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
                                             "validation", config.flip_average)}
-    report = [format_report(results["validation"], title=f"validation (best epoch "
-                                                          f"{trainer.best_epoch})")]
+    report = [format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
     test_dir = os.path.join(root, "test")
     if os.path.isdir(test_dir) and not arguments.quick:
-        test_set = load_dataset(test_dir)
+        test_set = load_dataset(test_dir, image_size=IMAGE_SIZE)
         if test_set.class_names != class_names:
             print(f"warning: {test_dir} classes differ from train; test skipped", file=sys.stderr)
         else:
@@ -179,7 +228,7 @@ def main(argv=None):
                                              config.flip_average)
             report.append(format_report(results["test"], title="test"))
     results.update(
-        best_epoch=trainer.best_epoch, epochs_run=len(history),
+        best_epoch=best_epoch, epochs_run=len(history),
         wall_seconds=round(time.perf_counter() - started, 1),
         command=" ".join([os.path.basename(sys.executable), "examples/train_ahe.py"] + sys.argv[1:]),
         machine={"platform": platform.platform(), "processor": platform.processor(),
@@ -187,10 +236,9 @@ def main(argv=None):
                  "numpy": np.__version__, "minicnn": minicnn.__version__,
                  "backend": arguments.backend},
         train_images=len(train_set), val_images=len(val_set))
-    with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as file:
-        json.dump(results, file, indent=2)
-    with open(os.path.join(out_dir, "classification_report.txt"), "w", encoding="utf-8") as file:
-        file.write("\n\n".join(report) + "\n")
+    atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(results, indent=2))
+    atomic_write_text(os.path.join(out_dir, "classification_report.txt"),
+                      "\n\n".join(report) + "\n")
     print("\n\n".join(report))
     print(f"\nwall time {results['wall_seconds']:.0f} s; outputs in {out_dir}/")
     return 0

@@ -6,7 +6,9 @@ Each trial trains a short run on the training part and is scored on the
 validation split (carved from train/, as in train_ahe.py; the test split is
 never touched). Each finished trial is appended to runs/tune/results.csv at
 once, so an interrupted search continues where it stopped when re-run with the
-same arguments. At the end it writes results.md (sorted table) and results.png.
+same arguments: finished trials are skipped, and the trial that was
+interrupted resumes from its last.npz. At the end it writes results.md
+(sorted table) and results.png.
 
 Searched: learning rate, weight decay, dropout, width, augmentation strength
 (max shift and colour jitter).
@@ -21,7 +23,12 @@ import time
 import numpy as np
 
 from minicnn.architectures import ahe_network
-from minicnn.data import DataError, channel_stats, find_data_dir, load_dataset, stratified_split
+from minicnn.arguments import integer, number
+from minicnn.backend import BackendUnavailable, command_line_backend
+from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
+                          stratified_split, train_validation_split)
+from minicnn.models import CheckpointError
+from minicnn.run_folder import RunFolderError
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 COLUMNS = ["trial", "lr", "weight_decay", "dropout", "width", "max_shift", "color_jitter",
@@ -68,12 +75,11 @@ def write_markdown(rows, path, command):
 
 
 def plot_results(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     done = [row for row in rows if row["status"] == "ok"]
-    figure, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    figure = Figure(figsize=(14, 4))
+    axes = figure.subplots(1, 3, sharey=True)
     accuracy = [float(row["val_accuracy"]) for row in done]
     for axis, (name, log_scale) in zip(axes, [("lr", True), ("weight_decay", True),
                                                ("dropout", False)]):
@@ -85,28 +91,35 @@ def plot_results(rows, path):
     figure.colorbar(points, ax=axes, label="width")
     figure.suptitle("random search: validation accuracy per trial (colour: width)")
     figure.savefig(path, dpi=100)
-    plt.close(figure)
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data")
+    parser.add_argument("--trials", type=integer(at_least=1), default=12)
+    parser.add_argument("--epochs", type=integer(at_least=1), default=6, help="epochs per trial")
+    parser.add_argument("--train-fraction", type=number(greater_than=0, at_most=1), default=1.0,
+                        help="train each trial on this stratified fraction of the training part")
+    parser.add_argument("--seed", type=integer(at_least=0), default=0,
+                        help="seeds the search and the split")
+    parser.add_argument("--backend", default=command_line_backend(),
+                        choices=["numpy", "numba", "cupy"])
+    parser.add_argument("--out", default=os.path.join("runs", "tune"))
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data")
-    parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=6, help="epochs per trial")
-    parser.add_argument("--train-fraction", type=float, default=1.0,
-                        help="train each trial on this stratified fraction of the training part")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the search and the split")
-    parser.add_argument("--backend", default="numba")
-    parser.add_argument("--out", default=os.path.join("runs", "tune"))
-    arguments = parser.parse_args(argv)
+    arguments = parse_arguments(argv)
     try:
-        dataset = load_dataset(find_data_dir(arguments.data), split="train")
-    except DataError as error:
+        return search(arguments)
+    except (BackendUnavailable, CheckpointError, DataError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    train_indices, val_indices = stratified_split(dataset.labels, 0.1, seed=arguments.seed,
-                                                  groups=dataset.digests)
-    train_set, val_set = dataset.subset(train_indices), dataset.subset(val_indices)
+
+
+def search(arguments):
+    dataset = load_dataset(find_data_dir(arguments.data), split="train")
+    train_set, val_set = train_validation_split(dataset, 0.1, arguments.seed)
     if arguments.train_fraction < 1.0:
         # a smaller, still stratified, training part makes each trial shorter
         _, kept = stratified_split(train_set.labels, arguments.train_fraction,
@@ -128,11 +141,12 @@ def main(argv=None):
         config = TrainConfig(epochs=arguments.epochs, lr=point["lr"],
                              weight_decay=point["weight_decay"], max_shift=point["max_shift"],
                              color_jitter=point["color_jitter"], seed=arguments.seed)
-        trainer = Trainer(model, config, os.path.join(arguments.out, f"trial-{trial:02d}"),
-                          dataset.class_names, mean, std, progress=False)
+        trial_dir = os.path.join(arguments.out, f"trial-{trial:02d}")
+        trainer = Trainer(model, config, trial_dir, dataset.class_names, mean, std, progress=False)
         status = "ok"
         try:
-            trainer.fit(train_set, val_set)
+            # a trial interrupted in an earlier search left its last.npz: continue it
+            trainer.fit(train_set, val_set, resume=os.path.exists(os.path.join(trial_dir, "last.npz")))
         except TrainingDiverged:
             status = "diverged"
         best = max(trainer.history, key=lambda row: row["val_accuracy"], default=None)

@@ -30,9 +30,12 @@ import sys
 
 import numpy as np
 
-from minicnn import BackendUnavailable, CheckpointError, Conv2D, Sequential
-from minicnn.data import DataError, find_data_dir, load_dataset, normalize, stratified_split
-from minicnn.models import read_checkpoint_meta
+from minicnn import BackendUnavailable, CheckpointError, Conv2D
+from minicnn.arguments import integer, number
+from minicnn.classifier import load_classifier
+from minicnn.backend import command_line_backend
+from minicnn.data import (DataError, find_data_dir, load_dataset, normalize,
+                          train_validation_split)
 from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
                                occlusion_maps, select_channels, top_activations, top_projections)
 from minicnn.visualize.plots import (plot_evolution, plot_feature_maps, plot_filters,
@@ -48,19 +51,21 @@ def parse_arguments(argv=None):
     parser.add_argument("--data", help="dataset root (with train/); else $AHE64_DIR, "
                                        "else data/ahe64")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
+    parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1,
                         help="as given to train_ahe.py")
-    parser.add_argument("--channels", type=int, default=8, help="features shown per conv layer")
-    parser.add_argument("--images-per-class", type=int, default=1,
+    parser.add_argument("--channels", type=integer(at_least=1), default=8,
+                        help="features shown per conv layer")
+    parser.add_argument("--images-per-class", type=integer(at_least=1), default=1,
                         help="validation images per class for occlusion and the rules")
-    parser.add_argument("--max-classes", type=int, default=None,
+    parser.add_argument("--max-classes", type=integer(at_least=1), default=None,
                         help="only the first N classes for occlusion and the rules")
-    parser.add_argument("--occluder", type=int, default=16, help="side of the grey square, px")
-    parser.add_argument("--occluder-stride", type=int, default=4)
+    parser.add_argument("--occluder", type=integer(at_least=1), default=16,
+                        help="side of the grey square, px")
+    parser.add_argument("--occluder-stride", type=integer(at_least=1), default=4)
     parser.add_argument("--snapshots", default="",
                         help="comma-separated epoch checkpoints for the evolution figure")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--backend", default=os.environ.get("MINICNN_BACKEND", "numba"),
+    parser.add_argument("--image-size", type=integer(at_least=1), default=64)
+    parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     return parser.parse_args(argv)
 
@@ -72,10 +77,9 @@ def validation_split(arguments, meta):
     if dataset.class_names != meta["class_names"]:
         raise DataError(f"the data has classes {dataset.class_names}, the checkpoint "
                         f"{meta['class_names']}")
-    _, val_indices = stratified_split(dataset.labels, arguments.val_fraction,
-                                      seed=meta.get("config", {}).get("seed", 0),
-                                      groups=dataset.digests)
-    return dataset.subset(val_indices)
+    _, val_set = train_validation_split(dataset, arguments.val_fraction,
+                                        meta.get("config", {}).get("seed", 0))
+    return val_set
 
 
 def example_images(labels, per_class, max_classes):
@@ -87,10 +91,12 @@ def example_images(labels, per_class, max_classes):
 def main(argv=None):
     arguments = parse_arguments(argv)
     try:
-        meta = read_checkpoint_meta(arguments.checkpoint)
-        model = Sequential.from_checkpoint(arguments.checkpoint, backend=arguments.backend).eval()
+        model, meta = load_classifier(arguments.checkpoint, backend=arguments.backend)
+        # every snapshot is checked now, not after the long figures
+        snapshots = [load_classifier(path, backend=arguments.backend)
+                     for path in arguments.snapshots.split(",") if path]
         val_set = validation_split(arguments, meta)
-    except (BackendUnavailable, CheckpointError, DataError, KeyError) as error:
+    except (BackendUnavailable, CheckpointError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     backend = model.backend
@@ -149,12 +155,10 @@ def main(argv=None):
     plot_filters(backend.to_host(first_conv.params["W"]), os.path.join(out, "filters_conv1.png"),
                  f"conv1: the {first_conv.out_channels} first-layer filters")
 
-    snapshots = [path for path in arguments.snapshots.split(",") if path]
     if snapshots:
         print(f"feature evolution over {len(snapshots)} snapshots", file=sys.stderr)
-        models = [Sequential.from_checkpoint(path, backend=arguments.backend).eval()
-                  for path in snapshots]
-        epochs = [read_checkpoint_meta(path).get("epoch", "?") for path in snapshots]
+        models = [snapshot_model for snapshot_model, _ in snapshots]
+        epochs = [snapshot_meta.get("epoch", "?") for _, snapshot_meta in snapshots]
         channels_by_layer = {name: select_channels(top[name], min(4, arguments.channels))
                              for name in (first, list(layers)[len(layers) // 2], last)}
         evolution = feature_evolution(models, images, mean, std, channels_by_layer)

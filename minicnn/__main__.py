@@ -1,12 +1,16 @@
 """Command line: evaluate a checkpoint, ask it about photos, export it.
 
-    python -m minicnn evaluate --checkpoint CKPT --data DIR [--json]
+    python -m minicnn evaluate --checkpoint CKPT --data DIR [--split SPLIT] [--json]
     python -m minicnn predict --checkpoint CKPT PATH... [--top K] [--json] [--explain OUT_DIR]
     python -m minicnn export --checkpoint CKPT [--onnx OUT.onnx] [--torch OUT.pt]
 
-evaluate: DIR is a folder of class folders (for example a ``test/`` split).
+evaluate: DIR is a folder of class folders (for example a ``test/`` split). A
+dataset root holding split folders (train/ and test/) needs ``--split`` to say
+which one to score: scoring train/ by accident would report the images the
+model learned from. The report names the folder it scored.
 predict: PATH is an image file or a folder, searched recursively (minicnn/predict.py).
 export: ONNX takes plain pixels, PyTorch takes normalised input (minicnn/interop/).
+
 Reports go to stdout; with ``--json`` stdout holds exactly one JSON value and
 every progress message goes to stderr. Exit status: 0 done, 1 some input could
 not be read (predict), 2 bad arguments, checkpoint or data.
@@ -18,67 +22,76 @@ import sys
 
 import numpy as np
 
+from .arguments import integer
+from .backend import BACKEND_NAMES, BackendUnavailable, command_line_backend
+from .data.sources import KNOWN_SPLIT_NAMES
+
 
 def evaluate_command(arguments):
-    from .backend import BackendUnavailable
     from .classifier import load_classifier
     from .data import DataError, load_dataset
     from .evaluate import classification_metrics, format_report, predict_logits
     from .models import CheckpointError
 
     try:
-        classifier = load_classifier(arguments.checkpoint, backend=arguments.backend)
-        dataset = load_dataset(arguments.data, verbose=not arguments.json)
+        model, meta = load_classifier(arguments.checkpoint, backend=arguments.backend)
+        dataset = load_dataset(arguments.data, split=choose_split(arguments),
+                               verbose=not arguments.json)
     except (BackendUnavailable, CheckpointError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    class_names = classifier.class_names
+    class_names = meta["class_names"]
     unknown = sorted(set(dataset.class_names) - set(class_names))
     if unknown:
-        print(f"error: {arguments.data} has class folders the model does not know: {unknown}; "
+        print(f"error: {dataset.source} has class folders the model does not know: {unknown}; "
               f"it was trained on {class_names}", file=sys.stderr)
         return 2
     # the data folder may hold a subset of the classes: map its indices onto the model's
     to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
     # the checkpoint says how its model predicts; the command line may override it
-    flip_average = (classifier.flip_average if arguments.flip_average is None
+    flip_average = (meta.get("flip_average", False) if arguments.flip_average is None
                     else arguments.flip_average)
     labels = to_model_index[dataset.labels]
-    logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
-                            arguments.batch_size, flip_average=flip_average)
+    logits = predict_logits(model, dataset.images, np.array(meta["mean"], dtype=np.float32),
+                            np.array(meta["std"], dtype=np.float32), arguments.batch_size,
+                            flip_average=flip_average)
     metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
     metrics["checkpoint"] = str(arguments.checkpoint)
     metrics["data"] = str(arguments.data)
+    metrics["scored"] = dataset.source
     metrics["flip_average"] = bool(flip_average)
     if arguments.json:
         print(json.dumps(metrics))
     else:
-        print(format_report(metrics, title=f"{arguments.checkpoint} on {arguments.data}"))
+        print(format_report(metrics, title=f"{arguments.checkpoint} on {dataset.source}"))
         print("\nconfusion matrix (rows: true, columns: predicted):")
         for name, row in zip(class_names, metrics["confusion_matrix"]):
             print(f"  {name:<18}" + "".join(f"{count:>6}" for count in row))
     return 0
 
 
-def positive_int(text):
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def choose_split(arguments):
+    """--split; without it, DataError for a dataset root of split folders."""
+    from .data import DataError, list_splits
+
+    if arguments.split is not None:
+        return arguments.split
+    splits = list_splits(arguments.data)
+    if splits:
+        example = "test" if "test" in splits else splits[0]
+        raise DataError(f"{arguments.data} is a dataset root (split folders: {', '.join(splits)}): "
+                        f"say which split to score with --split, e.g. --split {example}, or pass "
+                        "the split folder itself as --data")
+    return "train"   # --data is a split folder, which load_dataset reads whatever the name
 
 
 def predict_command(arguments):
-    from .backend import BackendUnavailable
-    from .classifier import load_classifier
+    from .classifier import Classifier
     from .models import CheckpointError
     from .predict import format_result, predict_paths
 
     try:
-        classifier = load_classifier(arguments.checkpoint, backend=arguments.backend)
+        classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
         if arguments.explain:
             os.makedirs(arguments.explain, exist_ok=True)
     except (BackendUnavailable, CheckpointError, OSError) as error:
@@ -101,12 +114,12 @@ def predict_command(arguments):
 
 
 def export_command(arguments):
-    from .classifier import load_classifier
+    from .classifier import Classifier
     from .interop import MissingExtra, UnsupportedLayer
     from .models import CheckpointError
 
     try:
-        classifier = load_classifier(arguments.checkpoint, backend="numpy")
+        classifier = Classifier.load(arguments.checkpoint, backend="numpy")
         if arguments.onnx:
             flip_average = (classifier.flip_average if arguments.flip_average is None
                             else arguments.flip_average)
@@ -147,9 +160,8 @@ def export_onnx_file(classifier, path, flip_average):
         return "\n".join(lines + [f"not run in onnxruntime: {error}"])
     reference = predict_logits(classifier.model, pixels, classifier.mean, classifier.std,
                                flip_average=flip_average)
-    agreement = relative_difference(onnx_logits, reference)
-    lines.append(f"onnxruntime agrees with minicnn to {agreement:.1e} (largest logit difference / "
-                 f"largest logit, {CHECK_IMAGES} random images)")
+    lines.append(f"onnxruntime agrees with minicnn to {relative_difference(onnx_logits, reference):.1e} "
+                 f"(largest logit difference / largest logit, {CHECK_IMAGES} random images)")
     return "\n".join(lines)
 
 
@@ -179,10 +191,15 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a folder of class folders")
     add_checkpoint_arguments(evaluate)
-    evaluate.add_argument("--data", required=True, help="a folder of class folders, e.g. DIR/test")
+    evaluate.add_argument("--data", required=True,
+                          help="a folder of class folders, e.g. DIR/test; or a dataset root "
+                               "(or .zip) of split folders, with --split")
+    evaluate.add_argument("--split", default=None, choices=KNOWN_SPLIT_NAMES,
+                          help="the split folder of --data to score, when --data holds several")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--backend", default=None, help="numpy, numba or cupy (default: $MINICNN_BACKEND)")
-    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--backend", default=command_line_backend(), choices=BACKEND_NAMES,
+                          help="default: $MINICNN_BACKEND, else numba")
+    evaluate.add_argument("--batch-size", type=integer(at_least=1), default=256)
     add_predict_parser(commands)
     add_export_parser(commands)
     arguments = parser.parse_args(argv)
@@ -190,6 +207,8 @@ def main(argv=None):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
     return {"evaluate": evaluate_command, "predict": predict_command,
             "export": export_command}[arguments.command](arguments)
+
+
 
 
 def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "
@@ -202,8 +221,6 @@ def add_checkpoint_arguments(command, flip_average_help="average each image's lo
 
 
 def add_predict_parser(commands):
-    from .backend import BACKEND_NAMES
-
     predict = commands.add_parser(
         "predict", help="the top classes of image files, or of every image in folders",
         description="Print the top classes of each image. PATH is an image file (JPEG, PNG, any "
@@ -211,7 +228,7 @@ def add_predict_parser(commands):
                     "extension. Exit status 1 if any input could not be read.")
     add_checkpoint_arguments(predict)
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    predict.add_argument("--top", type=positive_int, default=3, metavar="K",
+    predict.add_argument("--top", type=integer(at_least=1), default=3, metavar="K",
                          help="how many classes to show per image (default 3; at most all of them)")
     predict.add_argument("--json", action="store_true",
                          help='print one JSON list: {"path", "top": [{"class", "probability"}]} '
@@ -219,9 +236,9 @@ def add_predict_parser(commands):
     predict.add_argument("--explain", metavar="OUT_DIR",
                          help="also write per image a PNG: the photo, its guided-backprop saliency "
                               "and its occlusion map for the predicted class")
-    predict.add_argument("--backend", choices=BACKEND_NAMES, default=None,
-                         help="default: $MINICNN_BACKEND, else numpy")
-    predict.add_argument("--batch-size", type=positive_int, default=256,
+    predict.add_argument("--backend", default=command_line_backend(), choices=BACKEND_NAMES,
+                         help="default: $MINICNN_BACKEND, else numba")
+    predict.add_argument("--batch-size", type=integer(at_least=1), default=256,
                          help="images decoded and classified at a time")
 
 

@@ -1,10 +1,17 @@
 """Ready-made networks, built from the layers like any user network would be.
 
 ``reference_network``  the fixed network of the speed benchmarks (benchmarks/).
-``ahe_network``        the default AHE Image64 classifier of examples/train_ahe.py.
+``ahe_network``        a VGG-style AHE Image64 classifier (conv-BN-ReLU stages).
+``ahe_resnet``         a ResNet-style AHE Image64 classifier (residual blocks).
+
+Every layer draws its initial weights from one generator seeded with ``seed``,
+in layer order: the same seed gives the same network on every backend. A
+backend named by string gets the same seed for its random stream (Dropout).
 """
+from .backend import get_backend
+from .init import generator
 from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
-                     ReLU, SoftmaxCrossEntropy)
+                     ReLU, Residual, SoftmaxCrossEntropy)
 from .models import Sequential
 
 
@@ -12,20 +19,21 @@ def reference_network(num_classes=10, backend=None, seed=0, image_size=64):
     """Four blocks of conv 3x3 + ReLU + max-pool 2 (32, 64, 128, 256 channels), then
     Dense(256 * (S/16)^2, 256), ReLU, Dropout(0.5), Dense(256, classes).
     Input (N, 3, S, S), S = image_size (64: Dense(4096, 256))."""
+    rng = generator(seed)
     layers = []
     channels_in = 3
     for channels in (32, 64, 128, 256):
-        layers += [Conv2D(channels_in, channels, 3, padding=1), ReLU(), MaxPool2D(2)]
+        layers += [Conv2D(channels_in, channels, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2)]
         channels_in = channels
     side = image_size // 16  # four 2x2 pools
-    layers += [Flatten(), Dense(256 * side * side, 256), ReLU(), Dropout(0.5),
-               Dense(256, num_classes), SoftmaxCrossEntropy()]
-    return Sequential(layers, backend=backend, seed=seed)
+    layers += [Flatten(), Dense(256 * side * side, 256, rng=rng), ReLU(), Dropout(0.5),
+               Dense(256, num_classes, rng=rng), SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=get_backend(backend, seed=seed))
 
 
-def conv_block(channels_in, channels_out):
+def conv_block(channels_in, channels_out, rng):
     """Conv 3x3 (no bias: BatchNorm follows) + BatchNorm + ReLU."""
-    return [Conv2D(channels_in, channels_out, 3, padding=1, bias=False),
+    return [Conv2D(channels_in, channels_out, 3, padding=1, bias=False, rng=rng),
             BatchNorm2D(channels_out), ReLU()]
 
 
@@ -37,16 +45,54 @@ def ahe_network(num_classes=10, width=24, dropout=0.3, backend=None, seed=0):
     and one Dense layer. BatchNorm lets it train at a high learning rate, and
     global average pooling keeps the head small (8w x classes weights).
     """
+    rng = generator(seed)
     layers = []
     channels_in = 3
     for stage, channels in enumerate((width, 2 * width, 4 * width, 8 * width)):
-        layers += conv_block(channels_in, channels)
+        layers += conv_block(channels_in, channels, rng)
         if stage >= 1:
-            layers += conv_block(channels, channels)
+            layers += conv_block(channels, channels, rng)
         layers += [MaxPool2D(2)] if stage < 3 else [GlobalAvgPool2D()]
         channels_in = channels
-    layers += [Dropout(dropout), Dense(8 * width, num_classes), SoftmaxCrossEntropy()]
-    return Sequential(layers, backend=backend, seed=seed)
+    layers += [Dropout(dropout), Dense(8 * width, num_classes, rng=rng), SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=get_backend(backend, seed=seed))
 
 
-ARCHITECTURES = {"ahe": ahe_network, "reference": reference_network}
+def residual_block(channels_in, channels_out, rng):
+    """Two 3x3 conv-BN pairs with a ReLU between them, added to the input, then a ReLU
+    (He et al. 2016). When the channel count changes, the shortcut is a 1x1 conv + BN."""
+    body = [Conv2D(channels_in, channels_out, 3, padding=1, bias=False, rng=rng),
+            BatchNorm2D(channels_out), ReLU(),
+            Conv2D(channels_out, channels_out, 3, padding=1, bias=False, rng=rng),
+            BatchNorm2D(channels_out)]
+    shortcut = None
+    if channels_in != channels_out:
+        shortcut = [Conv2D(channels_in, channels_out, 1, bias=False, rng=rng),
+                    BatchNorm2D(channels_out)]
+    return [Residual(body, shortcut), ReLU()]
+
+
+def ahe_resnet(num_classes=10, width=16, blocks=(1, 1, 1), dropout=0.2, backend=None, seed=0):
+    """A ResNet-style AHE Image64 classifier: a conv-BN-ReLU stem at 64 px (width channels),
+    then one stage per entry of ``blocks`` at 32, 16, 8 px (2w, 4w, 8w channels), each a
+    2x2 max-pool and that many residual blocks; global average pooling, dropout, Dense.
+
+    Downsampling by max-pool keeps every 3x3 convolution at stride 1, so all but the
+    stem's run on the Winograd fast path; the first block of a stage widens the
+    channels, with a 1x1 conv + BN shortcut.
+    """
+    rng = generator(seed)
+    layers = conv_block(3, width, rng)
+    channels_in = width
+    for stage, count in enumerate(blocks):
+        channels = width * 2 ** (stage + 1)
+        layers.append(MaxPool2D(2))
+        for _ in range(count):
+            layers += residual_block(channels_in, channels, rng)
+            channels_in = channels
+    layers += [GlobalAvgPool2D(), Dropout(dropout), Dense(channels_in, num_classes, rng=rng),
+               SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=get_backend(backend, seed=seed))
+
+
+ARCHITECTURES = {"ahe": ahe_network, "ahe-resnet": ahe_resnet, "reference": reference_network}

@@ -4,11 +4,32 @@ Write to a temporary file in the same folder, flush it to disk, then rename it
 over the target. ``os.replace`` is atomic on one file system, so a crash or a
 Ctrl-C mid-write leaves the previous file intact (and no temporary behind).
 Checkpoints, history.json and the dataset cache all go through here.
+
+Only a kill -9 (or a power cut) mid-write can leave a ``.tmp-*`` file behind;
+``remove_temporaries`` cleans them up, and a training run calls it when it
+takes its run folder (minicnn/run_folder.py).
 """
 import os
-import tempfile
+import secrets
 
 import numpy as np
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def create_temporary(folder):
+    """A new, empty file ``folder/.tmp-<random>``, open for writing -> (file descriptor, path).
+
+    Created with mode 0666 less the umask, as ``open()`` would create it
+    (``tempfile.mkstemp`` makes 0600 files, which would hide a student's run
+    from the TA's account).
+    """
+    while True:
+        path = os.path.join(folder, TEMPORARY_PREFIX + secrets.token_hex(8))
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
+        except FileExistsError:  # 2**-64 per try: only ever a retry, never a loop
+            continue
 
 
 def atomic_write(path, write, mode="wb"):
@@ -16,7 +37,7 @@ def atomic_write(path, write, mode="wb"):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    handle, temporary = create_temporary(folder)
     try:
         with os.fdopen(handle, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as file:
             write(file)
@@ -37,3 +58,17 @@ def atomic_savez(path, arrays):
 def atomic_write_text(path, text):
     """A UTF-8 text file, atomically."""
     atomic_write(path, lambda file: file.write(text), mode="w")
+
+
+def remove_temporaries(folder):
+    """Delete the ``.tmp-*`` files a killed writer left in ``folder`` -> their names, sorted.
+
+    Only safe while no other process writes there (a run folder, while its
+    run holds the lock).
+    """
+    with os.scandir(folder) as entries:
+        stale = sorted(entry.name for entry in entries
+                       if entry.name.startswith(TEMPORARY_PREFIX) and entry.is_file(follow_symlinks=False))
+    for name in stale:
+        os.remove(os.path.join(folder, name))
+    return stale

@@ -1,35 +1,77 @@
-"""A trained classifier: the network plus what its checkpoint says about its input and output.
+"""load_classifier: a checkpoint saved by the Trainer, as a model ready to predict, checked once.
 
-A checkpoint saved by the Trainer holds more than weights: the class names,
-the per-channel mean and std the training images were normalised with, and
-whether the model predicts by averaging each image's logits with its mirror
-image's. Every command that answers questions about images (evaluate, predict,
-export) needs all of it, so it is read in one place:
+    model, meta = load_classifier("runs/ahe/best.npz", backend="numba")
 
-    classifier = load_classifier("runs/ahe/best.npz", backend="numba")
-    classifier.model            # Sequential, in eval mode
-    classifier.class_names      # ["altar", "apse", ...]
-    classifier.mean, classifier.std, classifier.flip_average
+Every command that predicts with a checkpoint (``python -m minicnn evaluate``,
+examples/generate_class_images.py, examples/visualize_deconv.py) loads it
+here, so each makes the same checks and gives the same clear errors:
+
+* the file, its architecture and its weights (``Sequential.from_checkpoint``,
+  minicnn/checkpoint_checks.py): NaN or infinite weights from a run that
+  diverged are refused, not scored;
+* the metadata a prediction needs: ``class_names`` (distinct strings),
+  ``mean`` and ``std`` (3 finite numbers each, std > 0), ``flip_average``;
+* one output of the model per class name.
+
+Commands that take photos (predict, export) want the metadata as arrays, and
+a network that certainly maps 64x64 images to one logit per class:
+
+    classifier = Classifier.load("runs/ahe/best.npz", backend="numba")
+    classifier.model, classifier.class_names, classifier.mean, classifier.std, classifier.flip_average
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .checkpoint_checks import CheckpointError
 from .evaluate import predict_logits
-from .layers import ShapeError
-from .models import CheckpointError, Sequential, read_checkpoint_meta
+from .layers import Dense, ShapeError
+from .models import Sequential, read_checkpoint_meta
 
 # The side of the square images the networks are trained on (AHE Image64; the loader's default).
 IMAGE_SIZE = 64
 
-# What a checkpoint's meta must hold to classify images.
-CLASSIFIER_META_KEYS = ("class_names", "mean", "std")
+
+def load_classifier(path, backend=None):
+    """-> (model in eval mode, meta with class_names, mean and std). Raises CheckpointError."""
+    meta = read_checkpoint_meta(path)
+    check_classifier_meta(meta, path)
+    model = Sequential.from_checkpoint(path, backend=backend).eval()
+    head = next((layer for layer in reversed(model.layers) if isinstance(layer, Dense)), None)
+    if head is not None and head.out_features != len(meta["class_names"]):
+        raise CheckpointError(f"{path} names {len(meta['class_names'])} classes but its model "
+                              f"has {head.out_features} outputs")
+    return model, meta
+
+
+def check_classifier_meta(meta, path):
+    """The metadata a prediction needs, as the Trainer writes it."""
+    if "class_names" not in meta:
+        raise CheckpointError(f"{path} holds no class names: it was not saved by the minicnn "
+                              "Trainer")
+    names = meta["class_names"]
+    if (not isinstance(names, list) or not names
+            or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names)):
+        raise CheckpointError(f"{path}: class_names must be a list of distinct strings, "
+                              f"got {names!r}")
+    for key in ("mean", "std"):
+        values = meta.get(key)
+        if not (isinstance(values, list) and len(values) == 3
+                and all(isinstance(value, (int, float)) and math.isfinite(value) for value in values)):
+            raise CheckpointError(f"{path}: {key} must be 3 finite numbers (one per colour "
+                                  f"channel), got {values!r}")
+    if not all(value > 0 for value in meta["std"]):
+        raise CheckpointError(f"{path}: std must be positive, got {meta['std']!r}")
+    if not isinstance(meta.get("flip_average", False), bool):
+        raise CheckpointError(f"{path}: flip_average must be true or false, "
+                              f"got {meta['flip_average']!r}")
 
 
 @dataclass
 class Classifier:
-    """model: Sequential; class_names: list of K names; mean, std: (3,) float32 on the
-    0-1 scale; flip_average: bool; source: where it was loaded from."""
+    """model: Sequential in eval mode; class_names: list of K names; mean, std: (3,) float32 on
+    the 0-1 scale; flip_average: bool; source: where it was loaded from."""
 
     model: Sequential
     class_names: list
@@ -38,25 +80,16 @@ class Classifier:
     flip_average: bool
     source: str = ""
 
-
-def load_classifier(path, backend=None):
-    """The Classifier a Trainer checkpoint describes, its model in eval mode.
-
-    Raises CheckpointError if the file is missing, corrupt, or was not saved by
-    the Trainer (no class names or normalisation statistics in its meta), or if
-    its network does not map 64x64 images to one logit per class (``check_network``).
-    """
-    meta = read_checkpoint_meta(path)
-    missing = [key for key in CLASSIFIER_META_KEYS if key not in meta]
-    if missing:
-        raise CheckpointError(f"{path} holds no {', '.join(missing)}: it was not saved by the "
-                              "minicnn Trainer")
-    model = Sequential.from_checkpoint(path, backend=backend).eval()
-    check_network(model, meta["class_names"], path)
-    return Classifier(model=model, class_names=list(meta["class_names"]),
-                      mean=np.array(meta["mean"], dtype=np.float32),
-                      std=np.array(meta["std"], dtype=np.float32),
-                      flip_average=bool(meta.get("flip_average", False)), source=str(path))
+    @classmethod
+    def load(cls, path, backend=None):
+        """``load_classifier``, plus one forward pass that proves the network takes 64x64 images
+        and gives one logit per class (``check_network``). Raises CheckpointError."""
+        model, meta = load_classifier(path, backend=backend)
+        check_network(model, meta["class_names"], path)
+        return cls(model=model, class_names=list(meta["class_names"]),
+                   mean=np.array(meta["mean"], dtype=np.float32),
+                   std=np.array(meta["std"], dtype=np.float32),
+                   flip_average=bool(meta.get("flip_average", False)), source=str(path))
 
 
 def check_network(model, class_names, source="the network"):

@@ -2,11 +2,14 @@
 
     logits = predict_logits(model, images, mean, std)
     report = classification_metrics(labels, logits.argmax(1), class_names)
+
+The plots draw on their own ``matplotlib.figure.Figure`` and never touch
+pyplot's global state or the matplotlib backend, so a notebook stays as it was.
 """
 import numpy as np
 
 from .data import normalize
-from .layers.im2col import array_module
+from .functional.loss import log_softmax
 
 
 def predict_logits(model, images, mean, std, batch_size=256, flip_average=False):
@@ -30,18 +33,6 @@ def predict_logits(model, images, mean, std, batch_size=256, flip_average=False)
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), dtype=np.float32)
 
 
-def log_softmax(logits):
-    """(N, K) logits -> log-probabilities; shifting by the row maximum keeps exp() finite."""
-    xp = array_module(logits)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def softmax(logits):
-    """(N, K) logits -> probabilities (rows sum to 1)."""
-    return array_module(logits).exp(log_softmax(logits))
-
-
 def mean_cross_entropy(logits, labels):
     """Mean softmax cross-entropy of host logits, for reporting (float64)."""
     log_probs = log_softmax(logits.astype(np.float64))
@@ -49,17 +40,27 @@ def mean_cross_entropy(logits, labels):
 
 
 def classification_metrics(labels, predictions, class_names):
-    """Accuracy, balanced accuracy, per-class precision / recall / F1, macro-F1, confusion matrix."""
+    """Accuracy, balanced accuracy, per-class precision / recall / F1, macro-F1, confusion matrix.
+
+    The macro averages (balanced accuracy, the mean recall; macro-F1) are over
+    the classes that have images in ``labels``, listed as
+    ``macro_average_classes``: on a folder holding 3 of 10 classes, the 7
+    absent ones would otherwise each add an F1 of 0. Per-class rows and the
+    confusion matrix cover every class.
+    """
     from sklearn import metrics
 
     class_indices = list(range(len(class_names)))
+    present = sorted(set(np.asarray(labels).tolist()))
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
         labels, predictions, labels=class_indices, zero_division=0)
     return {
         "accuracy": float(metrics.accuracy_score(labels, predictions)),
-        "balanced_accuracy": float(metrics.balanced_accuracy_score(labels, predictions)),
-        "macro_f1": float(metrics.f1_score(labels, predictions, labels=class_indices,
+        "balanced_accuracy": float(metrics.recall_score(labels, predictions, labels=present,
+                                                        average="macro", zero_division=0)),
+        "macro_f1": float(metrics.f1_score(labels, predictions, labels=present,
                                            average="macro", zero_division=0)),
+        "macro_average_classes": [class_names[index] for index in present],
         "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]),
                              "f1": float(f1[i]), "support": int(support[i])}
                       for i, name in enumerate(class_names)},
@@ -71,10 +72,15 @@ def classification_metrics(labels, predictions, class_names):
 
 def format_report(metrics_dict, title="evaluation"):
     """The metrics as a readable text table."""
+    averaged, every = metrics_dict["macro_average_classes"], list(metrics_dict["per_class"])
+    coverage = (f"macro averages over all {len(every)} classes" if len(averaged) == len(every) else
+                f"macro averages over the {len(averaged)} of {len(every)} classes with images "
+                f"here: {', '.join(averaged)}")
     lines = [f"{title}: {metrics_dict['num_images']} images",
              f"  accuracy          {metrics_dict['accuracy']:.4f}",
              f"  balanced accuracy {metrics_dict['balanced_accuracy']:.4f}",
              f"  macro-F1          {metrics_dict['macro_f1']:.4f}",
+             f"  ({coverage})",
              "",
              f"  {'class':<18}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
     for name, row in metrics_dict["per_class"].items():
@@ -84,32 +90,29 @@ def format_report(metrics_dict, title="evaluation"):
 
 
 def plot_confusion_matrix(confusion, class_names, path, title="confusion matrix"):
-    """Row-normalised confusion matrix with counts, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The confusion matrix with its counts, as a PNG."""
+    from matplotlib.figure import Figure
     from sklearn.metrics import ConfusionMatrixDisplay
 
     confusion = np.asarray(confusion)
-    figure, axes = plt.subplots(figsize=(9, 8))
+    figure = Figure(figsize=(9, 8))
+    axes = figure.subplots()
     ConfusionMatrixDisplay(confusion, display_labels=class_names).plot(
         ax=axes, cmap="Blues", xticks_rotation=45, colorbar=False, values_format="d")
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_misclassified(images, labels, predictions, class_names, path, limit=30, probabilities=None):
     """A grid of misclassified images titled "true -> predicted" (uint8 (N, 3, H, W))."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     wrong = np.flatnonzero(labels != predictions)[:limit]
     columns = 6
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 2.0, rows * 2.3))
+    figure = Figure(figsize=(columns * 2.0, rows * 2.3))
+    axes = figure.subplots(rows, columns)
     for axis in np.ravel(axes):
         axis.axis("off")
     for axis, index in zip(np.ravel(axes), wrong):
@@ -121,17 +124,15 @@ def plot_misclassified(images, labels, predictions, class_names, path, limit=30,
     figure.suptitle(f"misclassified: {len(wrong)} shown of {int(np.sum(labels != predictions))}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def plot_curves(history, path):
     """Loss and accuracy per epoch, train vs validation, as a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     loss_axis.plot(epochs, [row["train_loss"] for row in history], label="train")
     loss_axis.plot(epochs, [row["val_loss"] for row in history], label="validation")
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
@@ -145,4 +146,3 @@ def plot_curves(history, path):
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)

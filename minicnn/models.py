@@ -1,9 +1,14 @@
 """Sequential: a stack of layers, with train/eval modes and atomic checkpoints.
 
-    model = Sequential([Conv2D(3, 8, 3, padding=1), ReLU(), MaxPool2D(2),
-                        Flatten(), Dense(8 * 16 * 16, 10)], backend="numba", seed=0)
+    rng = np.random.default_rng(0)           # one seeded generator: a reproducible model
+    model = Sequential([Conv2D(3, 8, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
+                        Flatten(), Dense(8 * 16 * 16, 10, rng=rng)], backend="numba")
     logits = model.forward(x)
     dx = model.backward(dlogits)
+
+Wrapping layers in a Sequential keeps their weights: it moves them onto the
+model's backend and into its dtype, nothing else. To draw all weights afresh
+from one seed, ask for it: ``model.reset_parameters(seed)``.
 
 A checkpoint is one ``.npz`` file: the architecture (JSON), the weights and
 buffers, the optimizer state and any metadata. It is written to a temporary
@@ -17,20 +22,22 @@ import numpy as np
 from . import layers as layer_module
 from .atomic import atomic_savez
 from .backend import get_backend
+from .checkpoint_checks import (CheckpointError, check_architecture, check_array, check_buildable,
+                                check_optimizer_state, json_entry)
+from .init import generator
 from .layers.base import Layer
 
 CHECKPOINT_FORMAT = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, or made for another architecture."""
-
-
 class Sequential:
-    """Layers applied in order. ``seed`` re-initialises every layer's parameters from
-    the model backend's RNG (``seed=None`` keeps the weights the layers already have)."""
+    """Layers applied in order, on one backend (a Backend or a name; None reads $MINICNN_BACKEND).
 
-    def __init__(self, layers, backend=None, seed=0):
+    The layers keep the weights they have; Dropout's masks come from the
+    backend's random stream (``get_backend(name, seed=...)`` seeds it).
+    """
+
+    def __init__(self, layers, backend=None):
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -40,14 +47,20 @@ class Sequential:
             if isinstance(layer, layer_module.SoftmaxCrossEntropy):
                 raise ValueError(f"SoftmaxCrossEntropy may only be the last layer, found it at {index}")
         self.backend = get_backend(backend)
-        if seed is not None:
-            self.backend.seed(seed)
         for layer in self.layers:
             layer.to_backend(self.backend)
-            if seed is not None and hasattr(layer, "reset_parameters"):
-                layer.reset_parameters()
             layer.astype(self.backend.dtype)
         self.training = True
+
+    def reset_parameters(self, seed=None):
+        """Draw every layer's weights afresh, in layer order, from one generator: ``seed`` (an
+        int, a numpy Generator, or None for fresh entropy). The same seed gives the same model
+        on every backend."""
+        rng = generator(seed)
+        for _, layer in self.named_layers():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters(rng)
+        return self
 
     # --- running it -------------------------------------------------------
     @property
@@ -68,34 +81,33 @@ class Sequential:
     def backward(self, dout=None, input_gradient=True):
         """dout (dlogits, or None to start from the model's own loss) -> dx; fills every layer's grads.
 
-        ``input_gradient=False`` is for training steps, which need the
-        parameters' gradients but not dx, the gradient with respect to the
-        input images: the walk then ends at the first layer with parameters,
-        which fills its grads without computing its own dx
-        (``Layer.parameter_gradients``), and returns None. For the reference
-        network that skips conv1's transposed convolution, 2 to 3% of a step.
-        The default keeps dx: saliency maps and class visualizations
-        (minicnn/visualize) are gradients with respect to the input.
+        Each layer's backward, from the top: its parameter gradients, then its
+        input gradient, the dout of the layer below. ``input_gradient=False`` is for
+        training steps, which need the parameters' gradients but not dx, the
+        gradient with respect to the input images: the walk then starts no
+        lower than the first layer with parameters, skips that layer's input
+        gradient, and returns None. For the reference network that saves
+        conv1's transposed convolution, 2 to 3% of a step. The default keeps
+        dx: saliency maps and class visualizations (minicnn/visualize) are
+        gradients with respect to the input.
         """
         layers = self.layers
-        if self.loss_layer is not None and dout is None:
-            dout = self.loss_layer.backward()
+        if self.loss_layer is not None:
             layers = layers[:-1]
+            if dout is None:
+                dout = self.loss_layer.backward()
         elif dout is None:
             raise ValueError("Sequential.backward needs dout unless the model ends with its loss")
-        elif self.loss_layer is not None:
-            layers = layers[:-1]
-        if input_gradient:
-            for layer in reversed(layers):
-                dout = layer.backward(dout)
-            return dout
-        # layers below the first one with parameters have no grads to fill: not visited
-        first = next((index for index, layer in enumerate(layers) if layer.params), len(layers))
-        for layer in reversed(layers[first + 1:]):
-            dout = layer.backward(dout)
-        if first < len(layers):
-            layers[first].parameter_gradients(dout)
-        return None
+        lowest = 0
+        if not input_gradient:
+            lowest = next((index for index, layer in enumerate(layers)
+                           if any(inner.params for _, inner in layer.walk())), len(layers))
+        for index in range(len(layers) - 1, lowest - 1, -1):
+            if input_gradient or index > lowest:
+                dout = layers[index].backward(dout)
+            else:
+                layers[index].parameter_gradients(dout)
+        return dout if input_gradient else None
 
     __call__ = forward
 
@@ -112,21 +124,26 @@ class Sequential:
         return self
 
     # --- parameters ---------------------------------------------------------
+    def named_layers(self):
+        """(path, layer) for every layer, those inside containers too: "3", "5.body.0", ..."""
+        for index, layer in enumerate(self.layers):
+            yield from layer.walk(str(index))
+
     @property
     def params(self):
-        """All parameters, keyed "<layer index>.<name>" (live arrays, not copies)."""
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+        """All parameters, keyed "<layer path>.<name>" ("0.W", "5.body.0.W"): live arrays, not copies."""
+        return {f"{path}.{name}": value for path, layer in self.named_layers()
                 for name, value in layer.params.items()}
 
     @property
     def grads(self):
         """All gradients of the last backward, keyed like ``params``."""
-        return {f"{i}.{name}": layer.grads.get(name) for i, layer in enumerate(self.layers)
+        return {f"{path}.{name}": layer.grads.get(name) for path, layer in self.named_layers()
                 for name in layer.params}
 
     @property
     def buffers(self):
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+        return {f"{path}.{name}": value for path, layer in self.named_layers()
                 for name, value in layer.buffers.items()}
 
     def parameters(self):
@@ -162,18 +179,15 @@ class Sequential:
 
     # --- description ----------------------------------------------------------
     def architecture(self):
-        """The architecture description: [{"type": "Conv2D", "config": {...}}, ...]."""
-        return [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
+        """The architecture description: [{"type": "Conv2D", "config": {...}}, ...]; a
+        container's config holds the descriptions of the layers inside it."""
+        return [layer.describe() for layer in self.layers]
 
     @classmethod
-    def from_architecture(cls, architecture, backend=None, seed=0):
-        layers = []
-        for index, spec in enumerate(architecture):
-            layer_class = getattr(layer_module, spec["type"], None)
-            if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
-                raise CheckpointError(f"layer {index}: unknown layer type {spec['type']!r}")
-            layers.append(layer_class(**spec["config"]))
-        return cls(layers, backend=backend, seed=seed)
+    def from_architecture(cls, architecture, backend=None):
+        """Build the layers an architecture description names (with fresh weights)."""
+        return cls([build_layer(spec, f"layer {index}") for index, spec in enumerate(architecture)],
+                   backend=backend)
 
     def summary(self, input_shape):
         """A table of layers, output shapes and parameter counts for one input shape."""
@@ -185,7 +199,7 @@ class Sequential:
         body = self.layers[:-1] if self.loss_layer is not None else self.layers
         for index, layer in enumerate(body):
             x = layer.forward(x)
-            count = sum(int(np.prod(p.shape)) for p in layer.params.values())
+            count = sum(int(np.prod(p.shape)) for p in layer.named("params").values())
             rows.append((f"{index:>2} {layer!r}", str(tuple(x.shape)), f"{count:,}"))
         width = max(len(row[0]) for row in rows) + 2
         lines = [f"{'layer':<{width}}{'output shape':<20}{'params':>10}"]
@@ -232,44 +246,77 @@ class Sequential:
         """Load a checkpoint written by ``save`` into this model (and optimizer); returns its meta.
 
         Also restores the backend's RNG stream, so training resumes exactly.
+        Everything is checked first (minicnn/checkpoint_checks.py): a bad
+        file raises CheckpointError and leaves the model as it was.
         """
         arrays = read_checkpoint(path)
-        saved = json.loads(str(arrays["architecture"]))
+        saved = json_entry(arrays, "architecture", path, list)
+        check_architecture(saved, path)
         mismatch = _first_difference(saved, self.architecture())
         if mismatch:
             raise CheckpointError(f"checkpoint {path} was saved from a different architecture: "
                                   f"{mismatch}")
-        device = self.backend.to_device
-        for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
-            for index, layer in enumerate(self.layers):
-                store = getattr(layer, store_name)
-                for name, current in store.items():
-                    key = f"{prefix}.{index}.{name}"
-                    if key not in arrays:
-                        raise CheckpointError(f"checkpoint {path} has no {key}")
-                    value = arrays[key]
-                    if tuple(value.shape) != tuple(current.shape):
-                        raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, "
-                                              f"the model expects {tuple(current.shape)}")
-                    store[name] = device(value.astype(current.dtype))
-        if "rng_state" in arrays:
-            self.backend.set_rng_state(json.loads(str(arrays["rng_state"])))
+        meta = json_entry(arrays, "meta", path, dict)
+        loaded = {f"{prefix}.{key}": check_array(arrays, f"{prefix}.{key}", current.shape, path)
+                  for prefix, store in (("param", self.params), ("buffer", self.buffers))
+                  for key, current in store.items()}
         if optimizer is not None:
             if "optimizer" not in arrays:
                 raise CheckpointError(f"checkpoint {path} holds no optimizer state")
+            optimizer_config = json_entry(arrays, "optimizer", path, dict)
+            check_optimizer_state(optimizer_config, arrays, optimizer, self.params, path)
+        if "rng_state" in arrays:
+            self._restore_rng_state(json_entry(arrays, "rng_state", path, dict), path)
+        device = self.backend.to_device
+        for prefix, store_name in (("param", "params"), ("buffer", "buffers")):
+            for layer_path, layer in self.named_layers():
+                store = getattr(layer, store_name)
+                for name, current in store.items():
+                    key = f"{prefix}.{layer_path}.{name}"
+                    store[name] = device(loaded[key].astype(current.dtype))
+        if optimizer is not None:
             slots = {key[len("optimizer."):]: device(arrays[key])
                      for key in arrays if key.startswith("optimizer.")}
-            optimizer.load_state_dict(json.loads(str(arrays["optimizer"])), slots)
-        return json.loads(str(arrays["meta"]))
+            optimizer.load_state_dict(optimizer_config, slots)
+        return meta
+
+    def _restore_rng_state(self, state, path):
+        """Set the backend's RNG stream from a checkpoint, or raise with the stream unchanged."""
+        previous = self.backend.get_rng_state()
+        try:
+            self.backend.set_rng_state(state)
+        except (TypeError, ValueError, KeyError, OverflowError, AttributeError) as error:
+            self.backend.set_rng_state(previous)
+            raise CheckpointError(f"checkpoint {path}: its rng_state is not a state of this "
+                                  f"backend's random generator ({type(error).__name__}: "
+                                  f"{error})") from None
 
     @classmethod
     def from_checkpoint(cls, path, backend=None):
-        """Build the model a checkpoint describes and load its weights."""
+        """Build the model a checkpoint describes and load its weights.
+
+        The architecture is checked against the stored arrays before any
+        layer is built, so nothing is allocated that the file does not hold.
+        """
         arrays = read_checkpoint(path)
-        model = cls.from_architecture(json.loads(str(arrays["architecture"])), backend=backend,
-                                      seed=None)
+        architecture = json_entry(arrays, "architecture", path, list)
+        check_buildable(architecture, arrays, path)
+        try:
+            model = cls.from_architecture(architecture, backend=backend)
+        except (TypeError, ValueError) as error:   # a layer's constructor refused its config
+            raise CheckpointError(f"checkpoint {path}: its architecture cannot be built: "
+                                  f"{error}") from None
         model.load(path)
         return model
+
+
+def build_layer(spec, where="layer"):
+    """One layer from its architecture description {"type": ..., "config": {...}} (recursively)."""
+    layer_class = getattr(layer_module, spec["type"], None)
+    if not (isinstance(layer_class, type) and issubclass(layer_class, Layer)):
+        raise CheckpointError(f"{where}: unknown layer type {spec['type']!r}")
+    return layer_class.from_config(
+        spec["config"], lambda inner: build_layer(inner, f"{where} ({spec['type']})"))
 
 
 def read_checkpoint(path):
@@ -290,7 +337,7 @@ def read_checkpoint(path):
 
 def read_checkpoint_meta(path):
     """The metadata dict of a checkpoint, without building its model."""
-    return json.loads(str(read_checkpoint(path)["meta"]))
+    return json_entry(read_checkpoint(path), "meta", path, dict)
 
 
 def _first_difference(saved, current):

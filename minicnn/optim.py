@@ -12,10 +12,7 @@ Schedules are plain callables ``schedule(step) -> lr``; the training loop sets
 """
 import math
 
-from .init import he_normal  # noqa: F401  (He init is the default of Conv2D and Dense)
-
-__all__ = ["SGD", "Adam", "AdamW", "StepLR", "CosineLR", "WarmupLR", "OneCycleLR",
-           "ConstantLR", "he_normal"]
+__all__ = ["SGD", "Adam", "AdamW", "StepLR", "CosineLR", "WarmupLR", "OneCycleLR", "ConstantLR"]
 
 
 class Optimizer:

@@ -1,6 +1,6 @@
 """Predict: from image files on disk to a trained classifier's top-K classes.
 
-    classifier = load_classifier("runs/ahe/best.npz")
+    classifier = Classifier.load("runs/ahe/best.npz")
     for result in predict_paths(classifier, ["photo.jpg", "holiday/"], top=3):
         print(result)   # {"path": "photo.jpg", "top": [{"class": "apse", "probability": 0.93}, ...]}
 
@@ -32,7 +32,8 @@ from PIL import Image
 from .classifier import IMAGE_SIZE
 from .data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreadable
 from .data.sources import is_hidden
-from .evaluate import predict_logits, softmax
+from .evaluate import predict_logits
+from .functional import softmax
 
 
 @functools.cache

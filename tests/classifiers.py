@@ -9,9 +9,9 @@ the Trainer's meta keys.
 import numpy as np
 
 from minicnn import layers as layer_module
-from minicnn.architectures import ahe_network, reference_network
+from minicnn.architectures import ahe_network, ahe_resnet, reference_network
 from minicnn.layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, Layer,
-                            MaxPool2D, ReLU, SoftmaxCrossEntropy)
+                            MaxPool2D, ReLU, Residual, SoftmaxCrossEntropy)
 from minicnn.models import Sequential
 
 CLASS_NAMES = ["altar", "apse", "bell_tower", "column", "dome(inner)", "dome(outer)",
@@ -22,18 +22,24 @@ STD = np.array([0.25, 0.25, 0.28], dtype=np.float32)
 
 def every_layer_network(num_classes=10, backend="numpy", seed=0):
     """One network holding every layer type of minicnn.layers, with odd settings: a 5x5 conv of
-    stride 2 with bias, an overlapping 3x3 pool of stride 2, a conv without bias."""
-    return Sequential([Conv2D(3, 6, 5, stride=2, padding=2), BatchNorm2D(6), ReLU(),
-                       MaxPool2D(3, stride=2), Conv2D(6, 8, 3, padding=1, bias=False), ReLU(),
-                       Dropout(0.3), GlobalAvgPool2D(), Flatten(), Dense(8, 12), ReLU(),
-                       Dropout(0.5), Dense(12, num_classes), SoftmaxCrossEntropy()],
-                      backend=backend, seed=seed)
+    stride 2 with bias, an overlapping 3x3 pool of stride 2, a residual block with a
+    1x1-conv shortcut and one with the identity shortcut, a conv without bias."""
+    layers = [Conv2D(3, 6, 5, stride=2, padding=2), BatchNorm2D(6), ReLU(), MaxPool2D(3, stride=2),
+              Residual([Conv2D(6, 8, 3, padding=1, bias=False), BatchNorm2D(8), ReLU(),
+                        Conv2D(8, 8, 3, padding=1)],
+                       shortcut=[Conv2D(6, 8, 1, bias=False), BatchNorm2D(8)]),
+              ReLU(), Residual([Conv2D(8, 8, 3, padding=1, bias=False), ReLU()]),
+              Dropout(0.3), GlobalAvgPool2D(), Flatten(), Dense(8, 12), ReLU(), Dropout(0.5),
+              Dense(12, num_classes), SoftmaxCrossEntropy()]
+    return Sequential(layers, backend=backend).reset_parameters(seed)
 
 
 # name -> a function (backend, seed) -> a Sequential of 10 classes with random weights
 NETWORKS = {
     "ahe": lambda backend="numpy", seed=0: randomized(ahe_network(10, backend=backend, seed=seed),
                                                         seed),
+    "ahe_resnet": lambda backend="numpy", seed=0: randomized(
+        ahe_resnet(10, backend=backend, seed=seed), seed),
     "reference": lambda backend="numpy", seed=0: randomized(
         reference_network(10, backend=backend, seed=seed), seed),
     "every_layer": lambda backend="numpy", seed=0: randomized(
@@ -52,7 +58,7 @@ def randomized(model, seed):
     """Give every bias and BatchNorm parameter and buffer random values (weights keep He init)."""
     rng = np.random.default_rng(seed + 1000)
     backend = model.backend
-    for layer in model.layers:
+    for _, layer in model.named_layers():
         for store in (layer.params, layer.buffers):
             for key, value in store.items():
                 if key in ("gamma", "running_var"):

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from minicnn import get_backend
-from minicnn.backend import DeviceBackend
+from minicnn.backend import CupyBackend, DeviceBackend
+
+from . import cuda_host
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "ahe64"
@@ -26,18 +28,28 @@ def _cupy_skip_reason():
 
 
 CUPY_SKIP_REASON = _cupy_skip_reason()
-# every backend the engine must run on: fakecupy is the strict CuPy stand-in of
-# tests/fakecupy.py; real cupy joins when a GPU is there
-ALL_BACKENDS = CPU_BACKENDS + ["fakecupy", pytest.param(
+# the backends on the strict CuPy stand-in of tests/fakecupy.py:
+#   fakecupy  DeviceBackend: the readable functions, run with the stand-in as xp
+#   fakecuda  CupyBackend itself: its table cupy_ops and its CUDA kernels, whose source
+#             the stand-in's ElementwiseKernel runs on the host (tests/cuda_host.py)
+STAND_IN_BACKENDS = ("fakecupy", "fakecuda")
+# what fakecuda needs: the compiler of the host emulation
+NEEDS_GXX = pytest.mark.skipif(cuda_host.GXX_SKIP_REASON is not None,
+                               reason=str(cuda_host.GXX_SKIP_REASON))
+STAND_IN_CASES = ["fakecupy", pytest.param("fakecuda", marks=NEEDS_GXX)]
+# every backend the engine must run on; real cupy joins when a GPU is there
+ALL_BACKENDS = CPU_BACKENDS + STAND_IN_CASES + [pytest.param(
     "cupy", marks=pytest.mark.skipif(CUPY_SKIP_REASON is not None,
                                      reason=str(CUPY_SKIP_REASON)))]
 
 
 def make_backend(name, seed=0, dtype="float32"):
-    """get_backend, plus "fakecupy": a DeviceBackend whose xp is the CuPy stand-in."""
-    if name == "fakecupy":
+    """get_backend, plus the backends on the CuPy stand-in (STAND_IN_BACKENDS)."""
+    if name in STAND_IN_BACKENDS:
         from . import fakecupy
-        return DeviceBackend(fakecupy.xp, "fakecupy", seed=seed, dtype=dtype)
+        if name == "fakecuda":
+            return CupyBackend(seed=seed, dtype=dtype, xp=fakecupy.xp, name=name)
+        return DeviceBackend(fakecupy.xp, name, seed=seed, dtype=dtype)
     return get_backend(name, seed=seed, dtype=dtype)
 
 
@@ -48,6 +60,12 @@ def rng():
 
 @pytest.fixture(params=ALL_BACKENDS)
 def backend_name(request):
+    return request.param
+
+
+@pytest.fixture(params=STAND_IN_CASES)
+def stand_in_name(request):
+    """The name of a backend on the CuPy stand-in (STAND_IN_BACKENDS)."""
     return request.param
 
 
@@ -71,18 +89,11 @@ def host(array):
 
 
 def float64_forbidden(backend_name):
-    """On fakecupy: a block in which creating any float64 array is an error."""
-    if backend_name != "fakecupy":
+    """On the CuPy stand-in: a block in which creating any float64 array is an error."""
+    if backend_name not in STAND_IN_BACKENDS:
         return contextlib.nullcontext()
     from . import fakecupy
     return fakecupy.forbid_float64()
-
-
-def distinct_values(rng, shape):
-    """Random inputs with no ties and no zeros: away from every kink."""
-    size = int(np.prod(shape))
-    values = (rng.permutation(size) - size / 2 + 0.5) / size * 4
-    return values.reshape(shape)
 
 
 # worst relative error per checked layer type, printed at the end of the run

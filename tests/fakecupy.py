@@ -22,7 +22,10 @@ wait for the device or reach for a NumPy-only name fails here, on the CPU:
   is counted: ``count_host_syncs()``, ``host_syncs()``, ``reset_host_syncs()``;
 * ``xp.random`` draws a different stream (Philox) from NumPy's default (PCG64),
   so no test can pass by sharing NumPy's random numbers;
-* inside ``forbid_float64()`` creating any float64 array is a TypeError.
+* inside ``forbid_float64()`` creating any float64 array is a TypeError;
+* ``xp.ElementwiseKernel`` runs the kernel's exact source on the host: g++ compiles it
+  into a loop over ``i`` (tests/cuda_host.py), which works on the NumPy arrays inside
+  the device arrays it is given, so the outputs are written in place.
 
 The rest is NumPy: each allowlisted name that NumPy also has is NumPy's function
 with its arguments unwrapped and its results wrapped again.
@@ -43,6 +46,8 @@ import types
 import weakref
 
 import numpy as np
+
+from . import cuda_host
 
 _ALLOWLIST_FILE = pathlib.Path(__file__).with_name("cupy_allowlist.json")
 ALLOWLIST = {key: (frozenset(names) if isinstance(names, list) else names)
@@ -554,6 +559,38 @@ _RANDOM = {
 }
 
 
+# --- xp.ElementwiseKernel: the kernel source, run on the host ---------------------------
+class ElementwiseKernel:
+    """``xp.ElementwiseKernel(in_params, out_params, operation, name)``, run by the host
+    emulation of tests/cuda_host.py: g++ compiles the exact source in a loop over ``i``
+    where CuPy would launch one GPU thread per ``i``.
+
+    A call takes what CuPy's takes, inputs then outputs: device arrays and scalars (a
+    NumPy array is refused, as in CuPy). The emulation runs on the NumPy arrays inside
+    the device arrays, so it writes the outputs in place; the call returns them, as
+    CuPy does. A launch is no host sync and creates no array. Stricter than CuPy: every
+    output must be given, arrays must be C-contiguous and raw indices stay in bounds
+    (tests/cuda_host.py says why); CuPy's options (size=, block_size=, preamble=, ...)
+    are not implemented by the stand-in.
+    """
+
+    def __init__(self, in_params, out_params, operation, name="kernel", **options):
+        _refuse_options("ElementwiseKernel", options)
+        self._host = cuda_host.ElementwiseKernel(in_params, out_params, operation, name)
+
+    def __call__(self, *args, **options):
+        _refuse_options(f"kernel {self._host.name}", options)
+        self._host(*[_operand(arg) for arg in args])
+        outputs = args[self._host.input_count:]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _refuse_options(label, options):
+    if options:
+        raise TypeError(f"fakecupy: {label}({', '.join(options)}=...): CuPy's options are "
+                        f"not implemented by the stand-in")
+
+
 # --- the namespaces -----------------------------------------------------------------
 def _namespace(name, label, allowed, resolve):
     """A module object whose attributes are exactly the allowlisted names we implement."""
@@ -582,7 +619,7 @@ _linalg = _namespace("fakecupy.linalg", "cupy.linalg", ALLOWLIST["cupy.linalg"],
 _TOP = {"ndarray": ndarray, "asarray": asarray, "asanyarray": asarray, "array": array,
         "asnumpy": asnumpy, "get_array_module": get_array_module,
         "get_default_memory_pool": lambda: _POOL, "is_available": lambda: True,
-        "random": _random, "linalg": _linalg}
+        "random": _random, "linalg": _linalg, "ElementwiseKernel": ElementwiseKernel}
 xp = _namespace("fakecupy", "cupy", ALLOWLIST["cupy"],
                 lambda n: _TOP[n] if n in _TOP else _from_numpy(np, n))
 assert set(_TOP) <= ALLOWLIST["cupy"] and set(_RANDOM) <= ALLOWLIST["cupy.random"]

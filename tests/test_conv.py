@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from minicnn import Conv2D
-from minicnn.layers import conv2d_naive
-from minicnn.layers.im2col import col2im, im2col
+from minicnn.functional import conv2d_naive
+from minicnn.functional import col2im, im2col
 
 from .conftest import device, host, on_backend
 

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 
 from minicnn.data import (DataError, ImageDataset, augment_batch, channel_stats,
-                          default_cache_dir, find_data_dir, iterate_batches, load_dataset,
-                          normalize, stratified_split)
+                          default_cache_dir, find_data_dir, iterate_batches, list_splits,
+                          load_dataset, normalize, stratified_split)
 from minicnn.data import preprocessing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +158,47 @@ def test_a_non_image_file_is_skipped_with_a_warning(dataset_root):
     assert len(dataset) == len(expected)
 
 
+def test_entries_that_are_not_files_are_listed_as_skipped(dataset_root):
+    """Issue 15: a symbolic link loop was a traceback; dangling links and FIFOs were ignored
+    without being listed."""
+    root, expected = dataset_root
+    apple = root / "train" / "apple"
+    os.symlink("loop", apple / "loop")
+    os.symlink("missing.jpg", apple / "dangling.jpg")
+    os.mkfifo(root / "train" / "mango" / "pipe.jpg")
+    with pytest.warns(UserWarning) as caught:
+        dataset = load(root)
+    assert len(dataset) == len(expected)
+    assert dataset.report.skipped == ["apple/dangling.jpg (a dangling symbolic link)",
+                                      "apple/loop (unreadable: Too many levels of symbolic links)",
+                                      "mango/pipe.jpg (a FIFO)"]
+    assert [str(warning.message) for warning in caught] == [
+        f"skipped {entry}" for entry in dataset.report.skipped]
+    with pytest.warns(UserWarning):
+        assert load(root).report.cache == "hit"
+    (apple / "dangling.jpg").unlink()
+    with pytest.warns(UserWarning):
+        again = load(root)
+    assert again.report.cache == "miss" and len(again.report.skipped) == 2
+
+
+def test_a_symbolic_link_loop_beside_the_class_folders_is_no_class(dataset_root):
+    root, expected = dataset_root
+    os.symlink("elsewhere", root / "train" / "elsewhere")
+    assert load(root).class_names == ["apple", "mango", "zebra"]
+
+
+def test_a_class_folder_name_that_is_not_utf8_is_a_clear_error(dataset_root):
+    """Issue 15: it crashed at the very end of training, writing the report."""
+    root, _ = dataset_root
+    folder = os.path.join(os.fsencode(root / "train"), b"caf\xe9")
+    os.mkdir(folder)
+    shutil.copyfile(root / "train" / "apple" / "apple_0.jpg", os.path.join(folder, b"x.jpg"))
+    with pytest.raises(DataError, match=r"class folder name b'caf\\xe9' in .*train is not valid "
+                                        r"UTF-8: rename the folder"):
+        load(root)
+
+
 def test_verbose_prints_the_one_line_summary(dataset_root, capsys):
     root, expected = dataset_root
     dataset = load_dataset(root, cache_dir=root.parent / "cache")
@@ -289,6 +330,16 @@ def test_bad_image_size_is_rejected(dataset_root):
 
 
 # --- loading a zip -----------------------------------------------------------------------
+
+def test_list_splits_names_the_split_folders_of_a_root_or_zip(dataset_root, tmp_path):
+    root, _ = dataset_root
+    shutil.copytree(root / "train", root / "test")
+    (root / "val").mkdir()   # empty: not a split
+    assert list_splits(root) == ["test", "train"]
+    assert list_splits(root / "test") == []
+    zip_folder(root, tmp_path / "ahe.zip", "ahe64")
+    assert list_splits(tmp_path / "ahe.zip") == ["test", "train"]
+
 
 def test_zip_gives_the_same_arrays_as_the_folder(dataset_root, tmp_path):
     root, _ = dataset_root
@@ -540,6 +591,14 @@ def test_split_rejects_a_bad_fraction(fraction):
         stratified_split(IMBALANCED_LABELS, fraction)
 
 
+@pytest.mark.parametrize("fraction, side", [(0.01, "validation"), (0.99, "training")])
+def test_split_refuses_to_leave_a_side_empty(fraction, side):
+    """Issue 15: an empty validation split was a traceback after a whole epoch."""
+    with pytest.raises(DataError, match=f"fraction of {fraction} of these 12 images leaves the "
+                                        f"{side} split empty"):
+        stratified_split(np.arange(12) % 3, fraction)
+
+
 def test_split_rejects_groups_of_the_wrong_length():
     with pytest.raises(ValueError, match="groups"):
         stratified_split(IMBALANCED_LABELS, 0.1, groups=[0, 1])
@@ -736,3 +795,42 @@ def test_real_ahe64_training_set():
     again = load(REAL_DATA_DIR, cache_dir=USER_CACHE_DIR)
     assert again.report.cache == "hit"
     assert_same_dataset(again, dataset)
+
+
+class FixedScale:
+    """A stand-in rng whose uniform draws are one fixed zoom factor."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def uniform(self, low, high, size):
+        return np.full(size, self.scale)
+
+
+def test_zoom_by_one_is_the_identity_and_by_two_magnifies_a_ramp():
+    from minicnn.data.augmentation import random_zoom
+    x = np.random.default_rng(0).standard_normal((3, 2, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(random_zoom(x, FixedScale(1.0), 0.2), x)
+    ramp = np.tile(np.arange(8, dtype=np.float32), (1, 1, 8, 1))      # value = column
+    np.testing.assert_allclose(random_zoom(ramp, FixedScale(2.0), 0.5)[0, 0, 0],
+                               3.5 + (np.arange(8) - 3.5) / 2)       # the middle half, stretched
+
+
+def test_zoom_out_fills_the_border_with_zeros():
+    from minicnn.data.augmentation import random_zoom
+    ones = np.ones((1, 1, 8, 8), dtype=np.float32)
+    shrunk = random_zoom(ones, FixedScale(0.5), 0.5)[0, 0]
+    # content covers columns 1.75 .. 5.25: the outer columns read only the zero border
+    assert shrunk[0, 0] == 0 and shrunk[:, 0].max() == 0 and shrunk[:, -1].max() == 0
+    np.testing.assert_array_equal(shrunk[3:5, 3:5], 1.0)
+    assert np.all((shrunk >= 0) & (shrunk <= 1))
+
+
+def test_augment_batch_zoom_is_seeded_and_checked(rng):
+    from minicnn.data import augment_batch
+    batch = rng.standard_normal((4, 3, 8, 8)).astype(np.float32)
+    first = augment_batch(batch, np.random.default_rng(5), zoom=0.3)
+    np.testing.assert_array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.3))
+    assert not np.array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.0))
+    with pytest.raises(ValueError, match="zoom must be in"):
+        augment_batch(batch, rng, zoom=1.0)

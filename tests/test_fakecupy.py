@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests import fakecupy
+from tests.conftest import NEEDS_GXX
 from tests.fakecupy import count_host_syncs, forbid_float64, xp
 
 ALLOWLIST = json.loads(pathlib.Path(fakecupy.__file__).with_name("cupy_allowlist.json").read_text())
@@ -79,7 +80,7 @@ def test_numpy_only_methods_raise(pair):
 
 def test_unimplemented_cupy_names_say_so():
     with pytest.raises(AttributeError, match="not implemented by the stand-in"):
-        xp.ElementwiseKernel  # noqa: B018
+        xp.RawKernel  # noqa: B018
 
 
 # --- no implicit transfers ---------------------------------------------------------------
@@ -325,3 +326,44 @@ def test_memory_pool_books_live_arrays():
     del big, view
     pool.free_all_blocks()
     assert pool.used_bytes() <= before
+
+
+# --- xp.ElementwiseKernel: the host emulation on device arrays -------------------------
+SCALE = ("T x, raw T table, int32 shift", "T y, uint8 flag",
+         "y = x * table[(i + shift) % 3]; flag = x > 0;", "scale_from_table")
+
+
+@NEEDS_GXX
+def test_an_elementwise_kernel_writes_into_the_device_arrays_it_is_given(pair):
+    n, a = pair
+    table = np.array([1.0, -2.0, 0.5], np.float32)
+    y, flag = xp.empty(a.shape, xp.float32), xp.zeros(a.shape, xp.uint8)
+    kernel = xp.ElementwiseKernel(*SCALE)
+    with count_host_syncs() as syncs, forbid_float64():
+        result = kernel(a, xp.asarray(table), 1, y, flag)
+    assert syncs.count == 0
+    assert result[0] is y and result[1] is flag
+    np.testing.assert_array_equal(y.get(), n * table[(np.arange(n.size) + 1) % 3].reshape(n.shape))
+    np.testing.assert_array_equal(flag.get(), n > 0)
+
+
+@NEEDS_GXX
+@pytest.mark.parametrize("misuse, error, message", [
+    (lambda a, t, y, f: (a.get(), t, 0, y, f), TypeError, "Unsupported type"),
+    (lambda a, t, y, f: (a, t, 0, np.empty(a.shape, np.float32), f), TypeError, "Unsupported type"),
+    (lambda a, t, y, f: (a, t, 0, y), TypeError, r"takes 5 arguments \(x, table, shift, y, flag\)"),
+    (lambda a, t, y, f: (a.T, t, 0, y.T, f.T), ValueError, "must be C-contiguous"),
+    (lambda a, t, y, f: (a, t, 0, y.astype(xp.float64), f), TypeError, "T is float64"),
+], ids=["host input", "host output", "output left out", "strided", "mixed T"])
+def test_an_elementwise_kernel_refuses_host_arrays_and_what_the_emulation_cannot_run(
+        pair, misuse, error, message):
+    _, a = pair
+    args = (a, xp.asarray(np.ones(3, np.float32)), xp.empty(a.shape, xp.float32),
+            xp.zeros(a.shape, xp.uint8))
+    with pytest.raises(error, match=message):
+        xp.ElementwiseKernel(*SCALE)(*misuse(*args))
+
+
+def test_an_elementwise_kernels_options_are_not_implemented():
+    with pytest.raises(TypeError, match=r"preamble=...\): CuPy's options are not implemented"):
+        xp.ElementwiseKernel(*SCALE, preamble="#define X 1")

@@ -6,9 +6,9 @@ import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
                      ReLU, Sequential, SoftmaxCrossEntropy)
-from minicnn.gradcheck import check_layer
+from minicnn.gradcheck import check_layer, distinct_values
 
-from .conftest import device, distinct_values, host, make_backend, on_backend, record_gradcheck
+from .conftest import device, host, make_backend, on_backend, record_gradcheck
 
 TOLERANCE = 1e-6
 
@@ -126,7 +126,7 @@ def small_network(backend_name, with_batchnorm):
     layers += [ReLU(), MaxPool2D(2), Conv2D(4, 5, 3, stride=2, padding=1), ReLU(),
                MaxPool2D(3, 2), Flatten(), Dense(5 * 1 * 1, 6), ReLU(), Dropout(0.3),
                Dense(6, 4), SoftmaxCrossEntropy()]
-    return Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=3)
+    return Sequential(layers, backend=make_backend(backend_name, dtype="float64")).reset_parameters(3)
 
 
 @pytest.mark.parametrize("with_batchnorm", [False, True])
@@ -142,3 +142,51 @@ def test_whole_network_with_loss(with_batchnorm, rng, backend_name):
     assert set(report.errors) == {"dx"} | set(model.params), str(report)
     # random inputs may land a ReLU within h of 0; that must stay rare
     assert sum(report.kinks.values()) <= 3, str(report)
+
+
+def residual_block(channels_in, channels_out, stride):
+    """conv-BN-ReLU-conv-BN, with the identity or a 1x1 strided conv + BN as shortcut."""
+    from minicnn import Residual
+    body = [Conv2D(channels_in, channels_out, 3, stride=stride, padding=1, bias=False),
+            BatchNorm2D(channels_out), ReLU(),
+            Conv2D(channels_out, channels_out, 3, padding=1, bias=False), BatchNorm2D(channels_out)]
+    if channels_in == channels_out and stride == 1:
+        return Residual(body)
+    return Residual(body, [Conv2D(channels_in, channels_out, 1, stride=stride, bias=False),
+                           BatchNorm2D(channels_out)])
+
+
+@pytest.mark.parametrize("channels_in, channels_out, stride", [(3, 3, 1), (2, 4, 2), (3, 5, 1)])
+def test_residual_gradients(channels_in, channels_out, stride, rng, backend_name):
+    """The fork rule, checked on both shortcuts (identity; 1x1 strided conv + BN), BN in training."""
+    layer = on_backend(residual_block(channels_in, channels_out, stride), backend_name)
+    for path, inner in layer.walk():
+        if isinstance(inner, BatchNorm2D):   # gamma != 1 and beta != 0, where bugs hide
+            inner.params["gamma"] = device(layer, rng.uniform(0.5, 1.5, inner.num_features))
+            inner.params["beta"] = device(layer, rng.standard_normal(inner.num_features))
+    report = check_layer(layer, rng.standard_normal((2, channels_in, 6, 5)), max_coordinates=40)
+    assert set(report.errors) == {"dx"} | set(layer.named("params")), str(report)
+    assert_passes(report, expect_no_kinks=False)
+    assert sum(report.kinks.values()) <= 3, str(report)
+
+
+def test_residual_network_with_loss(rng, backend_name):
+    """A stem, two residual blocks (identity and projection), GAP, dense and the loss."""
+    layers = [Conv2D(3, 4, 3, padding=1, bias=False), BatchNorm2D(4), ReLU(),
+              residual_block(4, 4, 1), ReLU(), residual_block(4, 6, 2), ReLU(),
+              GlobalAvgPool2D(), Dense(6, 3), SoftmaxCrossEntropy()]
+    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64"))
+    model.reset_parameters(5)
+    report = check_layer(model, rng.standard_normal((3, 3, 6, 6)), labels=np.array([0, 2, 1]),
+                         max_coordinates=12)
+    record_gradcheck(report)
+    assert report.passed(TOLERANCE), str(report)
+    assert "5.shortcut.0.W" in report.errors and "3.body.3.W" in report.errors
+    assert sum(report.kinks.values()) <= 3, str(report)
+
+
+def test_softmax_cross_entropy_gradients_with_soft_targets(rng, backend_name):
+    targets = rng.dirichlet(np.ones(6), size=5)
+    report = check_layer(on_backend(SoftmaxCrossEntropy(), backend_name),
+                         rng.standard_normal((5, 6)), labels=targets)
+    assert_passes(report)

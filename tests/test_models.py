@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from minicnn import (BatchNorm2D, CheckpointError, Conv2D, Dense, Dropout, Flatten,
-                     GlobalAvgPool2D, MaxPool2D, ReLU, Sequential, SoftmaxCrossEntropy)
+                     GlobalAvgPool2D, MaxPool2D, ReLU, Residual, Sequential, SoftmaxCrossEntropy)
+from minicnn.layers import ShapeError
 from minicnn.optim import SGD, Adam
 
-from .conftest import ALL_BACKENDS, device, host, make_backend
+from .conftest import (ALL_BACKENDS, NEEDS_GXX, REPO_ROOT, STAND_IN_BACKENDS, device, host,
+                       make_backend)
 
 
 def bars_dataset(rng, count=64, size=8):
@@ -29,7 +31,7 @@ def small_model(backend="numpy", seed=0, channels=4):
     return Sequential([Conv2D(1, channels, 3, padding=1), BatchNorm2D(channels), ReLU(),
                        MaxPool2D(2), Conv2D(channels, 8, 3, padding=1), ReLU(),
                        GlobalAvgPool2D(), Dropout(0.2), Dense(8, 2), SoftmaxCrossEntropy()],
-                      backend=backend, seed=seed)
+                      backend=backend).reset_parameters(seed)
 
 
 def train(model, optimizer, images, labels, steps, batch=16, training=True):
@@ -76,7 +78,7 @@ def test_same_seed_same_weights_other_seed_differs(rng, backend_name):
 def test_same_seed_same_initial_weights_on_every_backend():
     """Initial weights are drawn on the host, so a seed means the same start everywhere."""
     reference = host_params(small_model("numpy", seed=8))
-    for name in ALL_BACKENDS[1:3]:
+    for name in ("numba", *STAND_IN_BACKENDS):
         for key, value in host_params(small_model(name, seed=8)).items():
             np.testing.assert_array_equal(value, reference[key], err_msg=f"{name} {key}")
 
@@ -103,7 +105,8 @@ def test_parameters_and_gradients_iterate_together(rng, backend_name):
 
 
 @pytest.mark.parametrize("saved_on, loaded_on", [("numpy", "numpy"), ("fakecupy", "numpy"),
-                                                  ("numpy", "fakecupy"), ("numba", "fakecupy")])
+                                                  ("numpy", "fakecupy"), ("numba", "fakecupy"),
+                                                  pytest.param("fakecuda", "numpy", marks=NEEDS_GXX)])
 def test_checkpoint_round_trip_with_optimizer(saved_on, loaded_on, tmp_path, rng):
     """A checkpoint saved on one backend resumes on another with the same weights and moments."""
     images, labels = bars_dataset(rng)
@@ -238,7 +241,8 @@ def test_backward_without_loss_needs_dout():
 @pytest.mark.parametrize("first", ["conv", "relu_then_conv", "dense"])
 def test_backward_without_input_gradient_fills_the_same_grads(first, backend_name, rng):
     """input_gradient=False: the same grads as a full backward, no dx, and the
-    skipped products are really skipped (the first layer's backward is never called)."""
+    skipped products are really skipped (no input gradient at or below the first
+    layer with parameters, and nothing at all below it)."""
     if first == "dense":
         layers = [Flatten(), Dense(16, 6), ReLU(), Dense(6, 2)]
         x = rng.standard_normal((5, 1, 4, 4)).astype(np.float32)
@@ -249,18 +253,20 @@ def test_backward_without_input_gradient_fills_the_same_grads(first, backend_nam
             layers.insert(0, ReLU())
         x = rng.standard_normal((5, 1, 4, 4)).astype(np.float32)
     labels = rng.integers(0, 2, 5)
-    model = Sequential(layers + [SoftmaxCrossEntropy()], backend=make_backend(backend_name), seed=0)
+    model = Sequential(layers + [SoftmaxCrossEntropy()], backend=make_backend(backend_name)).reset_parameters(0)
     x, labels = device(model, x), device(model, labels)
     model.forward(x, labels)
     dx = model.backward()
     assert dx.shape == x.shape
     full = {key: host(value).copy() for key, value in model.grads.items()}
 
-    def no_backward(*args):
-        raise AssertionError("the first layers' backward must not run")
+    def must_not_run(*args):
+        raise AssertionError("a skipped product ran")
 
-    for layer in model.layers[:next(i for i, layer in enumerate(model.layers) if layer.params) + 1]:
-        layer.backward = no_backward
+    first = next(i for i, layer in enumerate(model.layers) if layer.params)
+    for layer in model.layers[:first]:
+        layer.parameter_gradients = layer.input_gradient = must_not_run
+    model.layers[first].input_gradient = must_not_run
     model.forward(x, labels)
     assert model.backward(input_gradient=False) is None
     for key, value in model.grads.items():
@@ -271,3 +277,63 @@ def test_backward_without_input_gradient_with_no_parameters():
     model = Sequential([Flatten()])
     model.forward(np.ones((2, 2, 2), dtype=np.float32))
     assert model.backward(np.ones((2, 4), dtype=np.float32), input_gradient=False) is None
+
+
+def test_a_checkpoint_of_the_previous_release_still_loads(backend_name):
+    """tests/fixtures/checkpoint_release_a51f818.npz was written by minicnn at commit a51f818
+    (before minicnn/functional existed): same architecture, same weights, same logits."""
+    path = REPO_ROOT / "tests" / "fixtures" / "checkpoint_release_a51f818.npz"
+    model = Sequential.from_checkpoint(path, backend=make_backend(backend_name)).eval()
+    meta = model.load(path, optimizer=SGD(0.1, momentum=0.9))
+    x = np.random.default_rng(meta["input_seed"]).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(host(model.forward(device(model, x))), meta["expected_logits"],
+                               rtol=1e-5, atol=1e-6)
+    assert [type(layer).__name__ for layer in model][:2] == ["Conv2D", "BatchNorm2D"]
+    assert not model[0].has_bias and model[4].has_bias
+
+
+def residual_model(backend):
+    body = [Conv2D(3, 4, 3, stride=2, padding=1, bias=False), BatchNorm2D(4), ReLU(),
+            Conv2D(4, 4, 3, padding=1, bias=False), BatchNorm2D(4)]
+    return Sequential([Residual(body, [Conv2D(3, 4, 1, stride=2, bias=False), BatchNorm2D(4)]),
+                       ReLU(), Residual([Conv2D(4, 4, 3, padding=1), ReLU()]), GlobalAvgPool2D(),
+                       Dense(4, 2), SoftmaxCrossEntropy()], backend=backend)
+
+
+def test_a_checkpoint_describes_nested_layers(tmp_path, rng, backend_name):
+    """Residual blocks in the architecture JSON, their weights by path, all restored."""
+    model = residual_model(make_backend(backend_name)).reset_parameters(4)
+    images, labels = rng.standard_normal((4, 3, 8, 8)).astype(np.float32), np.array([0, 1, 1, 0])
+    optimizer = SGD(0.1, momentum=0.9)
+    for _ in range(2):   # BatchNorm statistics and momentum away from their start
+        model.forward(device(model, images), device(model, labels))
+        model.backward()
+        optimizer.step(model)
+    assert {"0.body.0.W", "0.shortcut.1.gamma", "2.body.0.b"} <= set(model.params)
+    assert "0.body.1.running_var" in model.buffers
+    path = tmp_path / "residual.npz"
+    model.save(path, optimizer=optimizer)
+    description = model.architecture()[0]
+    assert description["type"] == "Residual"
+    assert [inner["type"] for inner in description["config"]["shortcut"]] == ["Conv2D",
+                                                                              "BatchNorm2D"]
+    restored = Sequential.from_checkpoint(path, backend=make_backend(backend_name))
+    assert restored.architecture() == model.architecture()
+    for store in ("params", "buffers"):
+        for key, value in getattr(model, store).items():
+            np.testing.assert_array_equal(host(getattr(restored, store)[key]), host(value))
+    x = device(model, images)
+    np.testing.assert_array_equal(host(restored.eval().forward(x)), host(model.eval().forward(x)))
+    other = residual_model("numpy")
+    other.layers[0].shortcut = None    # same layer count, another block
+    with pytest.raises(CheckpointError, match="layer 0 is Residual"):
+        other.load(path)
+
+
+def test_a_residual_whose_branches_disagree_says_how_to_fix_it():
+    block = Residual([Conv2D(3, 4, 3, padding=1)])
+    with pytest.raises(ShapeError, match=r"body gives shape \(1, 4, 5, 5\).*identity shortcut "
+                                         r"gives \(1, 3, 5, 5\).*1x1 strided Conv2D"):
+        block.forward(np.ones((1, 3, 5, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"Residual body\[1\] must be a minicnn Layer"):
+        Residual([Conv2D(3, 4, 3), "relu"])

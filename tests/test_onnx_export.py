@@ -66,7 +66,8 @@ def test_onnxruntime_agrees_on_real_photos(tmp_path):
 def test_the_network_using_every_layer_type_really_does():
     """When a layer type is added to minicnn.layers, this fails until the network (and the
     converter tables) include it."""
-    assert {type(layer).__name__ for layer in every_layer_network().layers} == layer_types()
+    assert {type(layer).__name__ for _, layer in every_layer_network().named_layers()} == \
+        layer_types()
     assert set(ONNX_CONVERTERS) == layer_types()
 
 

@@ -12,7 +12,7 @@ from .conftest import device, host, make_backend
 
 
 def one_dense(backend_name="numpy", seed=0, dtype="float64"):
-    return Sequential([Dense(3, 2)], backend=make_backend(backend_name, dtype=dtype), seed=seed)
+    return Sequential([Dense(3, 2)], backend=make_backend(backend_name, dtype=dtype)).reset_parameters(seed)
 
 
 def set_grads(model, rng, dtype=np.float64):

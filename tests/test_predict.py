@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minicnn.classifier import load_classifier
+from minicnn.classifier import Classifier
 from minicnn.data import load_dataset
-from minicnn.evaluate import predict_logits, softmax
+from minicnn.evaluate import predict_logits
+from minicnn.functional import softmax
 from minicnn.models import CheckpointError
 from minicnn.predict import expand_paths, predict_paths, read_image
 
@@ -64,7 +65,7 @@ def test_each_photo_gets_its_top_classes(checkpoint, tmp_path):
               write_photo(tmp_path / "c.png", mode="I;16", seed=3),
               write_photo(tmp_path / "d.jpg", mode="CMYK", seed=4),
               write_photo(tmp_path / "e.jpg", size=(300, 200), seed=5)]
-    classifier = load_classifier(checkpoint)
+    classifier = Classifier.load(checkpoint)
     results = list(predict_paths(classifier, [str(path) for path in photos], top=4))
     assert [result["path"] for result in results] == [str(path) for path in photos]
     for path, result in zip(photos, results):
@@ -77,7 +78,7 @@ def test_each_photo_gets_its_top_classes(checkpoint, tmp_path):
 
 def test_flip_averaging_follows_the_checkpoint_unless_overridden(checkpoint, tmp_path):
     photo = write_photo(tmp_path / "a.png", seed=7)
-    classifier = load_classifier(checkpoint)
+    classifier = Classifier.load(checkpoint)
     for flip_average in (True, False):
         override = None if flip_average else False
         [result] = predict_paths(classifier, [str(photo)], top=10, flip_average=override)
@@ -88,7 +89,7 @@ def test_flip_averaging_follows_the_checkpoint_unless_overridden(checkpoint, tmp
 
 def test_top_k_is_sorted_and_at_most_every_class(checkpoint, tmp_path):
     photo = write_photo(tmp_path / "a.png")
-    [result] = predict_paths(load_classifier(checkpoint), [str(photo)], top=50)
+    [result] = predict_paths(Classifier.load(checkpoint), [str(photo)], top=50)
     probabilities = [entry["probability"] for entry in result["top"]]
     assert len(probabilities) == len(CLASS_NAMES) and probabilities == sorted(probabilities)[::-1]
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
@@ -118,7 +119,7 @@ def test_unreadable_files_get_an_error_and_the_others_an_answer(checkpoint, tmp_
     corrupt.write_bytes(np.random.default_rng(0).bytes(300))
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes(write_photo(tmp_path / "whole.png").read_bytes()[:200])
-    results = list(predict_paths(load_classifier(checkpoint),
+    results = list(predict_paths(Classifier.load(checkpoint),
                                  [str(corrupt), str(good), str(truncated)]))
     assert results[0] == {"path": str(corrupt), "error": "not an image format PIL can read"}
     assert "top" in results[1] and "error" not in results[1]
@@ -128,7 +129,7 @@ def test_unreadable_files_get_an_error_and_the_others_an_answer(checkpoint, tmp_
 def test_chunks_give_the_same_answers(checkpoint, tmp_path):
     for index in range(5):
         write_photo(tmp_path / f"{index}.png", seed=index)
-    classifier = load_classifier(checkpoint)
+    classifier = Classifier.load(checkpoint)
     whole = list(predict_paths(classifier, [str(tmp_path)], batch_size=256))
     chunked = list(predict_paths(classifier, [str(tmp_path)], batch_size=2))
     assert len(whole) == 5 and [r["path"] for r in chunked] == [r["path"] for r in whole]
@@ -146,7 +147,7 @@ def test_real_photos_are_seen_exactly_as_the_loader_sees_them(checkpoint, tmp_pa
         class_folder.mkdir(parents=True)
         shutil.copy(path, class_folder / path.name)
     dataset = load_dataset(tmp_path / "split", verbose=False)
-    classifier = load_classifier(checkpoint)
+    classifier = Classifier.load(checkpoint)
     loader_probabilities = softmax(predict_logits(
         classifier.model, dataset.images, MEAN, STD, flip_average=True).astype(np.float64))
     results = list(predict_paths(classifier, [str(tmp_path / "split")], top=10))
@@ -160,8 +161,8 @@ def test_real_photos_are_seen_exactly_as_the_loader_sees_them(checkpoint, tmp_pa
 
 def test_a_checkpoint_whose_classes_do_not_match_its_network_is_refused(tmp_path):
     save_classifier(NETWORKS["every_layer"](), tmp_path / "best.npz", class_names=["a", "b"])
-    with pytest.raises(CheckpointError, match="gives 10 logits per image, but there are 2"):
-        load_classifier(tmp_path / "best.npz")
+    with pytest.raises(CheckpointError, match="names 2 classes but its model has 10 outputs"):
+        Classifier.load(tmp_path / "best.npz")
 
 
 def run_predict(*arguments):
@@ -189,10 +190,10 @@ def test_the_command_prints_json_and_fails_when_one_file_does(checkpoint, tmp_pa
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--top", "0"], "argument --top: must be >= 1, got 0"),
-    (["--top", "two"], "argument --top: expected a whole number >= 1, got 'two'"),
+    (["--top", "0"], "argument --top: must be an integer >= 1, got 0"),
+    (["--top", "two"], "argument --top: must be an integer >= 1, got 'two'"),
     (["--backend", "tpu"], "argument --backend: invalid choice: 'tpu'"),
-    (["--batch-size", "-3"], "argument --batch-size: must be >= 1"),
+    (["--batch-size", "-3"], "argument --batch-size: must be an integer >= 1"),
 ])
 def test_bad_arguments_are_named(checkpoint, tmp_path, arguments, message):
     result = run_predict("--checkpoint", str(checkpoint), str(tmp_path), *arguments)
@@ -208,9 +209,9 @@ def test_a_bad_checkpoint_is_exit_status_2(tmp_path):
 
 EXPLAIN_SCRIPT = """
 import json, sys
-from minicnn.classifier import load_classifier
+from minicnn.classifier import Classifier
 from minicnn.predict import predict_paths
-results = list(predict_paths(load_classifier(sys.argv[1]), sys.argv[3:], explain_dir=sys.argv[2]))
+results = list(predict_paths(Classifier.load(sys.argv[1]), sys.argv[3:], explain_dir=sys.argv[2]))
 print(json.dumps({"results": results, "pyplot_loaded": "matplotlib.pyplot" in sys.modules}))
 """
 
@@ -236,8 +237,8 @@ def test_predict_and_explain_run_on_a_device_backend(checkpoint, tmp_path):
     --explain draws its figure: every device array crosses to the host explicitly."""
     from .conftest import make_backend
     photos = [str(write_photo(tmp_path / f"{index}.png", seed=index)) for index in range(3)]
-    on_numpy = list(predict_paths(load_classifier(checkpoint), photos, top=10))
-    on_device = list(predict_paths(load_classifier(checkpoint, backend=make_backend("fakecupy")),
+    on_numpy = list(predict_paths(Classifier.load(checkpoint), photos, top=10))
+    on_device = list(predict_paths(Classifier.load(checkpoint, backend=make_backend("fakecupy")),
                                    photos, top=10, explain_dir=tmp_path / "explain"))
     for numpy_result, device_result in zip(on_numpy, on_device):
         assert [e["class"] for e in device_result["top"]] == [e["class"] for e in numpy_result["top"]]

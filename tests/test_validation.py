@@ -96,3 +96,24 @@ def test_float32_stays_float32(make_layer, shape, backend_name, rng):
     assert out.dtype == np.float32 and dx.dtype == np.float32
     for name, grad in layer.grads.items():
         assert grad.dtype == np.float32, name
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "numba"])
+@pytest.mark.parametrize("make_layer, shape", [
+    (lambda: Conv2D(3, 4, 3), (0, 3, 5, 5)), (lambda: MaxPool2D(2), (0, 1, 4, 4)),
+    (lambda: Dense(4, 2), (0, 4)), (lambda: BatchNorm2D(3), (0, 3, 2, 2)),
+    (lambda: GlobalAvgPool2D(), (0, 2, 3, 3)),
+])
+def test_an_empty_batch_is_a_clear_error_on_every_cpu_backend(make_layer, shape, backend_name):
+    """The numba fast paths used to fail deep inside with "range() arg 3 must not be zero"."""
+    layer = on_backend(make_layer(), backend_name, dtype="float32")
+    with pytest.raises(ShapeError, match=rf"empty batch: shape \({shape[0]}, .*holds no samples"):
+        layer.forward(np.zeros(shape, dtype=np.float32))
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "numba"])
+def test_float16_input_is_a_clear_error_on_every_cpu_backend(backend_name):
+    """The numba kernels have no float16 version (NotImplementedError deep inside)."""
+    layer = on_backend(Conv2D(3, 4, 3), backend_name, dtype="float32")
+    with pytest.raises(TypeError, match=r"float32 or float64\), got dtype float16"):
+        layer.forward(np.zeros((2, 3, 5, 5), dtype=np.float16))

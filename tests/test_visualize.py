@@ -20,6 +20,7 @@ from minicnn.train import TrainConfig, Trainer
 from minicnn.visualize import (GenerationConfig, backward_walk, class_saliency, feature_layers,
                                forward_collect, forward_to, generate_class_images, occlusion_maps,
                                project, receptive_field, top_activations)
+from minicnn.visualize.deconv import logits_index
 from minicnn.visualize.generate import total_variation
 from minicnn.visualize.images import load_png, save_png
 
@@ -28,7 +29,7 @@ from .conftest import REPO_ROOT, device, host, make_backend, on_backend
 
 def float64_model(layers, seed=0, backend_name="numpy"):
     """Layers on a float64 backend, in eval mode, with non-trivial BatchNorm statistics."""
-    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64"), seed=seed)
+    model = Sequential(layers, backend=make_backend(backend_name, dtype="float64")).reset_parameters(seed)
     rng = np.random.default_rng(seed + 100)
     for layer in model:
         if isinstance(layer, BatchNorm2D):
@@ -49,9 +50,30 @@ def pool_network(seed=0, backend_name="numpy"):
                          seed=seed, backend_name=backend_name)
 
 
+def residual_network(seed=0, backend_name="numpy"):
+    """A stem, an identity-shortcut block, a projection-shortcut block (1x1 stride-2 conv + BN),
+    GAP and dense: the backward walk must split and add the signal at each block."""
+    from minicnn import Residual
+
+    def body(channels_in, channels_out, stride):
+        return [Conv2D(channels_in, channels_out, 3, stride=stride, padding=1, bias=False),
+                BatchNorm2D(channels_out), ReLU(),
+                Conv2D(channels_out, channels_out, 3, padding=1, bias=False),
+                BatchNorm2D(channels_out)]
+    return float64_model([Conv2D(3, 4, 3, padding=1, bias=False), BatchNorm2D(4), ReLU(),
+                          Residual(body(4, 4, 1)), ReLU(),
+                          Residual(body(4, 5, 2), [Conv2D(4, 5, 1, stride=2, bias=False),
+                                                   BatchNorm2D(5)]), ReLU(),
+                          GlobalAvgPool2D(), Dense(5, 4), SoftmaxCrossEntropy()],
+                         seed=seed, backend_name=backend_name)
+
+
+NETWORKS = {"pool_network": pool_network, "residual_network": residual_network}
+
+
 def make_positive(model):
     """All weights and biases positive, BatchNorm shifted up: every ReLU sees f > 0 and R >= 0."""
-    for layer in model:
+    for _, layer in model.named_layers():
         for name, value in layer.params.items():
             layer.params[name] = abs(value) + (1.0 if name == "beta" else 0.01)
     return model
@@ -113,13 +135,16 @@ def clipped(box, height, width):
     return max(top, 0), min(bottom, height), max(left, 0), min(right, width)
 
 
+@pytest.mark.parametrize("network", NETWORKS)
 @pytest.mark.parametrize("rule", RELU_RULES)
-def test_projection_stays_inside_the_receptive_field(rule, rng, backend_name):
-    model = pool_network(backend_name=backend_name)
+def test_projection_stays_inside_the_receptive_field(rule, network, rng, backend_name):
+    model = NETWORKS[network](backend_name=backend_name)
     x = rng.standard_normal((4, 3, 20, 20))
     for name, index in feature_layers(model).items():
         maps = host(forward_to(model, device(model, x), index))
-        channels = rng.integers(0, maps.shape[1], len(x))
+        # a live channel of each image: a unit that never fires projects to nothing at all
+        channels = np.array([rng.choice(np.flatnonzero(image.max(axis=(1, 2)) > 0))
+                             for image in maps])
         projections = host(project(model, device(model, x), name, device(model, channels), "max",
                                    rule))
         for image, channel, projection in zip(maps, channels, projections):
@@ -190,19 +215,22 @@ def test_each_relu_applies_its_rule_to_the_recorded_tensors(rule, rng, backend_n
     assert all(changed)   # every ReLU had signals to block: the test can tell the rules apart
 
 
-def test_with_every_relu_active_the_three_rules_are_the_input_gradient(rng, backend_name):
-    model = make_positive(pool_network(backend_name=backend_name))
+@pytest.mark.parametrize("network", NETWORKS)
+def test_with_every_relu_active_the_three_rules_are_the_input_gradient(network, rng,
+                                                                        backend_name):
+    model = make_positive(NETWORKS[network](backend_name=backend_name))
     x = device(model, rng.random((2, 3, 16, 16)))
     classes = np.array([2, 0])
-    forward_to(model, x, 12)
+    forward_to(model, x, logits_index(model))
     input_gradient = host(model.backward(device(model, np.eye(4)[classes])))
     for rule in RELU_RULES:
         np.testing.assert_allclose(host(class_saliency(model, x, device(model, classes), rule)),
                                    input_gradient, rtol=1e-12, atol=1e-15)
 
 
-def test_gradient_rule_is_the_numerical_gradient_of_the_class_score(rng, backend_name):
-    model = pool_network(backend_name=backend_name)
+@pytest.mark.parametrize("network", NETWORKS)
+def test_gradient_rule_is_the_numerical_gradient_of_the_class_score(network, rng, backend_name):
+    model = NETWORKS[network](backend_name=backend_name)
     x = rng.standard_normal((2, 3, 12, 12))
     classes = np.array([3, 0])
     saliency = host(class_saliency(model, device(model, x), device(model, classes), "gradient"))
@@ -284,7 +312,7 @@ def trained():
     model = Sequential([Conv2D(3, 8, 3, padding=1, bias=False), BatchNorm2D(8), ReLU(),
                         MaxPool2D(2), Conv2D(8, 16, 3, padding=1, bias=False), BatchNorm2D(16),
                         ReLU(), GlobalAvgPool2D(), Dropout(0.1), Dense(16, 10),
-                        SoftmaxCrossEntropy()], backend="numpy", seed=0)
+                        SoftmaxCrossEntropy()], backend="numpy").reset_parameters(0)
     optimizer = SGD(0.05, momentum=0.9)
     x = normalize(images, mean, std)
     for step in range(150):
@@ -363,7 +391,7 @@ def test_trainer_keeps_the_snapshot_epochs(tmp_path):
     dataset = ImageDataset(images, labels, names, [f"{i}.png" for i in range(40)],
                            [str(i) for i in range(40)], "memory")
     model = Sequential([Conv2D(3, 4, 3, padding=1), ReLU(), GlobalAvgPool2D(), Dense(4, 10),
-                        SoftmaxCrossEntropy()], backend="numpy", seed=0)
+                        SoftmaxCrossEntropy()], backend="numpy").reset_parameters(0)
     mean, std = channel_stats(images)
     trainer = Trainer(model, TrainConfig(epochs=3, batch_size=20), tmp_path, names, mean, std,
                       progress=False, snapshot_epochs=(1, 3))
@@ -425,3 +453,16 @@ def test_visualize_deconv_example_writes_its_figures(checkpoint_and_data, tmp_pa
     written = {path.name for path in (tmp_path / "figures").iterdir()}
     assert {"top9_conv1.png", "top9_conv2.png", "occlusion.png", "filters_conv1.png",
             "rules.png", "feature_maps_conv1.png", "summary.json"} <= written
+
+
+def test_a_residual_block_widens_the_receptive_field_by_its_body():
+    """Through a Residual the window is the union of its branches': the 3x3-conv body's, here."""
+    model = residual_network()
+    names = feature_layers(model)
+    assert names == {"conv1": 2, "block1": 4, "block2": 6}
+    # conv1: 3x3; block1 adds two 3x3 convs (the identity adds nothing): 7x7
+    assert receptive_field(model, "conv1", 5, 5) == (4, 7, 4, 7)
+    assert receptive_field(model, "block1", 5, 5) == (2, 9, 2, 9)
+    # block2: stride 2, two 3x3 convs, the 1x1 shortcut inside: rows 2r-1-1-2 .. 2r+1+1+2
+    top, bottom, left, right = receptive_field(model, "block2", 2, 2)
+    assert (top, bottom) == (4 - 1 - 1 - 2 - 2, 4 + 1 + 1 + 2 + 2 + 1)

@@ -20,12 +20,17 @@ jitter   per-sample contrast factor c in [1 - j, 1 + j] around the sample's own
          mean, and a brightness offset in [-j, j]. The batch is already
          normalized, so the offset is in units of the dataset's standard
          deviation and zero (the padding value) is the dataset's mean colour.
+zoom     scale each sample's content by its own factor in [1 - z, 1 + z] about
+         the image centre (a photo taken nearer or farther), sampling with
+         bilinear interpolation: one gather of the four neighbours of every
+         output pixel, for the whole batch at once. Pixels that come from
+         outside the image are zero, as for the shift.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0):
+def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0, zoom=0.0):
     """batch: (N, C, H, W) normalized floats -> a new (N, C, H, W) float32 augmented array.
 
     rng: a ``numpy.random.Generator``; the input batch is never modified.
@@ -36,9 +41,13 @@ def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0):
         raise ValueError(f"max_shift must be an int >= 0, got {max_shift!r}")
     if not 0 <= color_jitter < 1:
         raise ValueError(f"color_jitter must be in [0, 1), got {color_jitter!r}")
+    if not 0 <= zoom < 1:
+        raise ValueError(f"zoom must be in [0, 1), got {zoom!r}")
     augmented = np.array(batch, dtype=np.float32)   # a copy, so the caller's batch is untouched
     if flip:
         augmented = random_flip(augmented, rng)
+    if zoom:
+        augmented = random_zoom(augmented, rng, zoom)
     if max_shift:
         augmented = random_shift(augmented, rng, max_shift)
     if color_jitter:
@@ -76,3 +85,31 @@ def random_color_jitter(batch, rng, strength):
     brightness = rng.uniform(-strength, strength, len(batch)).astype(np.float32).reshape(per_sample)
     sample_mean = batch.mean(axis=(1, 2, 3), keepdims=True)
     return (batch - sample_mean) * contrast + sample_mean + brightness
+
+
+def random_zoom(batch, rng, strength):
+    """(N, C, H, W) -> new (N, C, H, W), each sample scaled by its own factor in
+    [1 - strength, 1 + strength] about the centre (> 1 magnifies), bilinearly."""
+    count, _, height, width = batch.shape
+    scale = rng.uniform(1 - strength, 1 + strength, count).astype(np.float32)
+    # output pixel (y, x) shows the input at centre + (y - centre) / scale
+    rows = (np.arange(height, dtype=np.float32) - (height - 1) / 2)[None, :] / scale[:, None]
+    cols = (np.arange(width, dtype=np.float32) - (width - 1) / 2)[None, :] / scale[:, None]
+    rows, cols = rows + (height - 1) / 2, cols + (width - 1) / 2          # (N, H), (N, W)
+    top, left = np.floor(rows), np.floor(cols)
+    down, right = rows - top, cols - left                                # bilinear weights
+    padded = np.pad(batch, ((0, 0), (0, 0), (1, 1), (1, 1)))              # zeros outside
+    # the four neighbours' indices in the padded image (+1), clipped: outside points read zeros
+    top, left = top.astype(np.int64) + 1, left.astype(np.int64) + 1
+    bottom, far = np.clip(top + 1, 0, height + 1), np.clip(left + 1, 0, width + 1)
+    top, left = np.clip(top, 0, height + 1), np.clip(left, 0, width + 1)
+    samples = np.arange(count)[:, None, None, None]
+    channels = np.arange(batch.shape[1])[None, :, None, None]
+
+    def gather(row_index, col_index):
+        return padded[samples, channels, row_index[:, None, :, None], col_index[:, None, None, :]]
+
+    down, right = down[:, None, :, None], right[:, None, None, :]
+    upper = gather(top, left) * (1 - right) + gather(top, far) * right
+    lower = gather(bottom, left) * (1 - right) + gather(bottom, far) * right
+    return (upper * (1 - down) + lower * down).astype(np.float32)

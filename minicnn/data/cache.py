@@ -15,7 +15,8 @@ When it is stale
     Each cache file stores a *fingerprint*: a SHA-1 over every source file's
     relative name, size and modification time (for a zip: each member's name,
     size and CRC-32, plus the zip's own size and modification time), the
-    image size and the cache format version. Touch, add, remove or rename one
+    entries skipped while listing (dangling links, FIFOs), the image size and
+    the cache format version. Touch, add, remove or rename one
     image and the fingerprint changes, so the next load decodes again and
     overwrites the file. No pixels are read to check this: asking the file
     system for 10,000 sizes and times is fast, reading 10,000 files is not.
@@ -66,6 +67,8 @@ def fingerprint(source, image_size):
     for file in source.files:
         # surrogateescape: a file name that is not valid UTF-8 still hashes, byte for byte
         digest.update(f"{file.name}\t{file.size}\t{file.stamp}\n".encode("utf-8", "surrogateescape"))
+    for entry in source.skipped:   # the report lists them: a new dangling link is a new report
+        digest.update(f"skipped\t{entry}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -10,7 +10,9 @@ The steps, each in its own module:
                 its class folders and files; DataError if there are none
     cache.py    if a cache file with the same fingerprint exists, return it
     decode.py   otherwise decode every file to (3, S, S) uint8 RGB, skipping
-                (with a warning) the ones that are not images, then cache the result
+                (with a warning) the ones that are not images, then cache the result;
+                entries that are not files (dangling links, FIFOs) are skipped and
+                warned about the same way
 
 Class indices follow the sorted class-folder names, so the same folders always
 give the same labels, on any machine and in any file system order.
@@ -78,7 +80,8 @@ def decode_source(source, image_size):
     """Decode every file of ``source`` into one ImageDataset (report.cache is "off")."""
     class_index = {name: index for index, name in enumerate(source.class_names)}
     images = np.empty((len(source.files), 3, image_size, image_size), dtype=np.uint8)
-    labels, files, digests, skipped = [], [], [], []
+    labels, files, digests = [], [], []
+    skipped = list(source.skipped)   # entries that were not files: dangling links, FIFOs, ...
     resized = converted_to_rgb = 0
     for file in source.files:
         try:

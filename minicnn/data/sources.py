@@ -18,16 +18,21 @@ Accepted layouts (``split`` is "train" or "test"):
 Names starting with "." (``.DS_Store``, ``.ipynb_checkpoints``) and macOS's
 ``__MACOSX`` folders are not data and are skipped silently. Every other file in
 a class folder is a candidate image: if it does not decode, the loader warns
-and skips it, so a stray ``notes.txt`` is reported rather than hidden.
+and skips it, so a stray ``notes.txt`` is reported rather than hidden. Entries
+that are not files at all (a dangling symbolic link, a symbolic link loop, a
+FIFO) are listed in ``source.skipped`` with the reason, and reported the same
+way. A class folder whose name is not valid UTF-8 is an error: its name is the
+class's name in every report and checkpoint, so it has to be renamed first.
 """
 import os
 import re
+import stat
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import data_error
+from .errors import DataError, data_error
 
 # Folder names that mean "a split", so a zip with only test/ is not mistaken
 # for a zip whose single class is called "test".
@@ -85,6 +90,7 @@ class ImageSource:
     container_stamp = ""    # changes when a zip archive changes; "" for folders
     class_names = ()
     files = ()
+    skipped = ()            # "apse/x.jpg (a FIFO)" for each entry that is not a readable file
 
     def read(self, file):
         raise NotImplementedError
@@ -106,12 +112,19 @@ class FolderSource(ImageSource):
         self.split_dir = split_dir.resolve()
         self.description = str(self.split_dir)
         self.short_name = readable_name(self.split_dir.parent.name, self.split_dir.name)
-        files_by_class = {}
+        files_by_class, self.skipped = {}, []
         for class_dir in visible_subfolders(self.split_dir):
+            require_utf8_name(class_dir)
+            files_by_class[class_dir.name] = []
             with os.scandir(class_dir) as entries:
-                files_by_class[class_dir.name] = [
-                    self._source_file(class_dir.name, entry)
-                    for entry in entries if entry.is_file() and not is_hidden(entry.name)]
+                for entry in sorted(entries, key=lambda entry: entry.name):
+                    kind = entry_kind(entry)
+                    if is_hidden(entry.name) or kind == FOLDER:
+                        continue
+                    if kind == FILE:
+                        files_by_class[class_dir.name].append(self._source_file(class_dir.name, entry))
+                    else:
+                        self.skipped.append(f"{class_dir.name}/{entry.name} ({kind})")
         self.class_names, self.files = sorted_listing(files_by_class, self.split_dir)
 
     @staticmethod
@@ -191,8 +204,7 @@ def choose_split_folder(paths, split, zip_path):
     """
     candidates = [parts[:-2] for parts in paths if len(parts) >= 3 and parts[-3] == split]
     if not candidates:
-        other_splits = sorted({parts[-3] for parts in paths
-                               if len(parts) >= 3 and parts[-3] in KNOWN_SPLIT_NAMES})
+        other_splits = split_names(paths)
         if other_splits:
             raise data_error(f"{zip_path} has no {split!r} folder (it has: "
                              f"{', '.join(other_splits)}).")
@@ -204,17 +216,54 @@ def choose_split_folder(paths, split, zip_path):
     return min(files_per_folder, key=lambda folder: (-files_per_folder[folder], len(folder), folder))
 
 
+FILE, FOLDER = "file", "folder"
+
+
+def entry_kind(entry):
+    """FILE or FOLDER (following symbolic links), or why the entry is neither, e.g. "a FIFO"."""
+    try:
+        mode = entry.stat().st_mode
+    except FileNotFoundError:
+        return "a dangling symbolic link" if entry.is_symlink() else "vanished while listed"
+    except OSError as error:   # ELOOP for a symbolic link loop, EACCES, ...
+        return f"unreadable: {error.strerror}"
+    if stat.S_ISREG(mode):
+        return FILE
+    if stat.S_ISDIR(mode):
+        return FOLDER
+    return {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+            stat.S_IFBLK: "a device"}.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def require_utf8_name(folder):
+    """Raise DataError for a class folder whose name is not valid UTF-8 (os.fsdecode kept the
+    bad bytes as surrogates, which no report, JSON file or plot can print)."""
+    try:
+        folder.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(f"the class folder name {os.fsencode(folder.name)!r} in {folder.parent} "
+                        "is not valid UTF-8: rename the folder (e.g. convmv -f latin1 -t utf-8 "
+                        "-r --notest <folder>)") from None
+
+
+def split_names(paths):
+    """The known split names (train, test, ...) with class folders of files below them, sorted.
+    paths: the path parts of files, e.g. ("ahe64", "test", "apse", "x.jpg")."""
+    return sorted({parts[-3] for parts in paths if len(parts) >= 3 and parts[-3] in KNOWN_SPLIT_NAMES})
+
+
 def visible_subfolders(folder):
     """The subfolders of ``folder`` that are not hidden, sorted by name."""
     with os.scandir(folder) as entries:
         return sorted((Path(entry.path) for entry in entries
-                       if entry.is_dir() and not is_hidden(entry.name)), key=lambda path: path.name)
+                       if entry_kind(entry) == FOLDER and not is_hidden(entry.name)),
+                      key=lambda path: path.name)
 
 
 def holds_files(folder):
     """True if ``folder`` directly contains a file that is not hidden."""
     with os.scandir(folder) as entries:
-        return any(entry.is_file() and not is_hidden(entry.name) for entry in entries)
+        return any(entry_kind(entry) == FILE and not is_hidden(entry.name) for entry in entries)
 
 
 def find_split_folder(root, split):
@@ -233,6 +282,24 @@ def find_split_folder(root, split):
     raise data_error(f"no {split!r} folder and no class folders of images in {root} "
                      f"(subfolders: {found}). Expected {root}/{split}/<class>/<image> "
                      f"or {root}/<class>/<image>.")
+
+
+def list_splits(path):
+    """The split folders (train, test, ...) of a dataset root or .zip, sorted; [] for a split folder.
+
+    A folder counts as a split when its own subfolders hold files, so a class
+    folder that happens to be called "test" (holding images itself) does not.
+    """
+    path = Path(path).expanduser()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            parts = [PurePosixPath(member_name(info)).parts for info in archive.infolist()
+                     if not info.is_dir()]
+        return split_names(parts)
+    if not path.is_dir():
+        return []
+    return [name for name in sorted(KNOWN_SPLIT_NAMES) if (path / name).is_dir()
+            and any(holds_files(folder) for folder in visible_subfolders(path / name))]
 
 
 def open_image_source(path, split):

@@ -23,11 +23,14 @@ still does unless a class is made almost entirely of duplicates.
 """
 import numpy as np
 
+from .errors import DataError
+
 
 def stratified_split(labels, val_fraction=0.1, seed=0, groups=None):
     """labels (N,) ints -> (train_indices, val_indices), sorted int64 arrays.
 
-    The two index arrays are disjoint and together cover range(N).
+    The two index arrays are disjoint and together cover range(N), and neither is
+    empty (DataError if the fraction leaves one so).
     groups: optional N hashable keys (e.g. file digests); equal keys land on the same side.
     """
     labels = np.asarray(labels)
@@ -56,6 +59,11 @@ def stratified_split(labels, val_fraction=0.1, seed=0, groups=None):
     for class_index in range(len(classes)):
         candidates = rng.permutation(np.flatnonzero(alone & (class_of == class_index)))
         in_val[candidates[:max(val_target[class_index] - val_count[class_index], 0)]] = True
+    if in_val.all() or not in_val.any():
+        side = "training" if in_val.all() else "validation"
+        raise DataError(f"a validation fraction of {val_fraction} of these {len(labels)} images "
+                        f"leaves the {side} split empty (each class's share is rounded to whole "
+                        "images): choose another --val-fraction, or use more images")
     return np.flatnonzero(~in_val).astype(np.int64), np.flatnonzero(in_val).astype(np.int64)
 
 
@@ -65,3 +73,11 @@ def groups_with_several_members(groups):
     order = np.argsort(group_of, kind="stable")   # members of each group side by side
     members = np.split(order, np.cumsum(sizes)[:-1])
     return [indices for indices, size in zip(members, sizes) if size > 1]
+
+
+def train_validation_split(dataset, val_fraction=0.1, seed=0):
+    """The examples' recipe: an ImageDataset -> (training part, validation part), stratified,
+    seeded, and with byte-identical files (equal ``digests``) on one side."""
+    train_indices, val_indices = stratified_split(dataset.labels, val_fraction, seed=seed,
+                                                  groups=dataset.digests)
+    return dataset.subset(train_indices), dataset.subset(val_indices)

@@ -42,4 +42,4 @@ def converter_for(table, key, thing, where, target):
 def host_parameter(layer, key):
     """A layer's parameter or buffer (``layer.params`` or ``layer.buffers``) as a host array."""
     store = layer.params if key in layer.params else layer.buffers
-    return layer.backend.to_host(store[key])
+    return store[key] if layer.backend is None else layer.backend.to_host(store[key])

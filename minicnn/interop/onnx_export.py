@@ -26,14 +26,16 @@ Each minicnn layer becomes the ONNX operators below (``ONNX_CONVERTERS``):
     Dense                Gemm: x @ W + b, with W stored (in, out) as minicnn keeps it
     Dropout              nothing: the identity at inference
     SoftmaxCrossEntropy  nothing: the loss is not part of the network; logits are the output
+    Residual             its body's operators and its shortcut's (none for the identity),
+                         walked with this same table, then Add
 
 Opset 17 with IR version 8 (ONNX 1.12, 2022), which every current runtime reads.
 """
 import json
+from importlib import metadata
 
 import numpy as np
 
-from .. import __version__
 from ..atomic import atomic_write
 from ..classifier import IMAGE_SIZE, check_network
 from .converters import converter_for, host_parameter, require
@@ -73,9 +75,10 @@ class GraphBuilder:
 
 def conv_nodes(layer, graph, x, name):
     inputs = [x, graph.constant(f"{name}.W", host_parameter(layer, "W"))]
-    if layer.bias:
+    if "b" in layer.params:   # a conv followed by BatchNorm has none
         inputs.append(graph.constant(f"{name}.b", host_parameter(layer, "b")))
-    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    config = layer.config()
+    k, s, p = config["kernel_size"], config["stride"], config["padding"]
     return graph.node("Conv", inputs, f"{name}.conv", kernel_shape=[k, k], strides=[s, s],
                       pads=[p, p, p, p])
 
@@ -83,7 +86,7 @@ def conv_nodes(layer, graph, x, name):
 def batchnorm_nodes(layer, graph, x, name):
     inputs = [x] + [graph.constant(f"{name}.{key}", host_parameter(layer, key))
                     for key in ("gamma", "beta", "running_mean", "running_var")]
-    return graph.node("BatchNormalization", inputs, f"{name}.batchnorm", epsilon=float(layer.eps))
+    return graph.node("BatchNormalization", inputs, f"{name}.batchnorm", epsilon=float(layer.config()["eps"]))
 
 
 def relu_nodes(layer, graph, x, name):
@@ -91,7 +94,8 @@ def relu_nodes(layer, graph, x, name):
 
 
 def maxpool_nodes(layer, graph, x, name):
-    k, s = layer.kernel_size, layer.stride
+    config = layer.config()
+    k, s = config["kernel_size"], config["stride"]
     return graph.node("MaxPool", [x], f"{name}.maxpool", kernel_shape=[k, k], strides=[s, s])
 
 
@@ -115,17 +119,25 @@ def no_nodes(layer, graph, x, name):
     return x
 
 
+def residual_nodes(layer, graph, x, name):
+    """body(x) + shortcut(x): each branch walked with the same table, named "<i>.body.<j>"."""
+    body = layers_to_onnx(layer.body, graph, x, f"{name}.body.")
+    shortcut = x if layer.shortcut is None else layers_to_onnx(layer.shortcut, graph, x,
+                                                               f"{name}.shortcut.")
+    return graph.node("Add", [body, shortcut], f"{name}.add")
+
+
 ONNX_CONVERTERS = {"Conv2D": conv_nodes, "BatchNorm2D": batchnorm_nodes, "ReLU": relu_nodes,
                    "MaxPool2D": maxpool_nodes, "GlobalAvgPool2D": global_avgpool_nodes,
                    "Flatten": flatten_nodes, "Dense": dense_nodes, "Dropout": no_nodes,
-                   "SoftmaxCrossEntropy": no_nodes}
+                   "SoftmaxCrossEntropy": no_nodes, "Residual": residual_nodes}
 
 
 def layers_to_onnx(layers, graph, x, prefix=""):
     """Append the nodes of ``layers`` applied to tensor ``x``; -> the name of their output.
 
     Layer i's tensors are named "<prefix>i.<what>" ("3.W", "3.conv"), as in minicnn's
-    parameter keys; a container layer calls this again with its own prefix.
+    parameter keys; a container layer calls this again with its own prefix ("5.body.").
     """
     for index, layer in enumerate(layers):
         name = f"{prefix}{index}"
@@ -164,6 +176,14 @@ def average_with_mirror(graph, logits, classes):
     return graph.node("ReduceMean", [pairs], "mean_of_pairs", axes=[0], keepdims=0)
 
 
+def installed_version():
+    """minicnn's version as installed (the package root is above this module in the import order)."""
+    try:
+        return metadata.version("minicnn")
+    except metadata.PackageNotFoundError:   # run from a checkout that was never pip-installed
+        return "unknown"
+
+
 def onnx_model(model, mean, std, class_names, flip_average=False):
     """-> an onnx.ModelProto of ``model`` (a Sequential) on pixel input; checked by onnx.checker.
 
@@ -191,7 +211,7 @@ def onnx_model(model, mean, std, class_names, flip_average=False):
         [onnx.helper.make_tensor_value_info(OUTPUT_NAME, tensor_type, ["N", classes])],
         initializer=graph.initializers)
     proto = onnx.helper.make_model(graph_proto, producer_name="minicnn",
-                                   producer_version=__version__, ir_version=IR_VERSION,
+                                   producer_version=installed_version(), ir_version=IR_VERSION,
                                    opset_imports=[onnx.helper.make_opsetid("", OPSET)],
                                    doc_string=f"A minicnn classifier of {classes} classes: "
                                               f"{', '.join(class_names)}.")

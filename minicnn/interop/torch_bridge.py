@@ -23,6 +23,8 @@ Layer by layer (``TO_TORCH`` and ``FROM_TORCH``):
     Flatten          nn.Flatten
     Dense            nn.Linear      W (in, out) is ``weight.T``: torch stores (out, in)
     Dropout          nn.Dropout
+    Residual         ResidualBlock (below): body(x) + shortcut(x), each an nn.Sequential
+                                    converted with the same table; no shortcut is the identity
     (nn.Sequential)  its children, in order;  (nn.Identity) nothing
 
 A torch module minicnn cannot express (dilation, groups, bias-free Linear,
@@ -40,7 +42,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
-                      ReLU, SoftmaxCrossEntropy)
+                      ReLU, Residual, SoftmaxCrossEntropy)
 from ..models import Sequential
 from .converters import UnsupportedLayer, converter_for, host_parameter, require
 
@@ -57,6 +59,22 @@ class GlobalAvgPool2d(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+class ResidualBlock(nn.Module):
+    """minicnn's Residual in PyTorch: body(x) + shortcut(x); ``shortcut`` None is the identity.
+
+    body, shortcut: nn.Sequential. Their state_dict keys ("5.body.0.weight") follow
+    minicnn's parameter keys ("5.body.0.W").
+    """
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
+
+
 def copy_tensor(target, array):
     """Overwrite a torch parameter or buffer with a host array's values (no autograd record)."""
     with torch.no_grad():
@@ -68,20 +86,22 @@ def to_host(tensor):
     return tensor.detach().cpu().numpy().copy()
 
 
-# --- minicnn -> torch: (layer, dtype) -> a torch module, or None for the loss -------------------
+# --- minicnn -> torch: (layer, dtype, name) -> a torch module, or None for the loss --------------
+# name is the layer's place, "3" or "5.body.0", for the errors of a container's layers
 
-def conv_to_torch(layer, dtype):
+def conv_to_torch(layer, dtype, name):
     config = layer.config()
     module = nn.Conv2d(config["in_channels"], config["out_channels"], config["kernel_size"],
-                       stride=config["stride"], padding=config["padding"], bias=layer.bias,
+                       stride=config["stride"], padding=config["padding"],
+                       bias="b" in layer.params,
                        dtype=dtype)
     copy_tensor(module.weight, host_parameter(layer, "W"))
-    if layer.bias:
+    if "b" in layer.params:
         copy_tensor(module.bias, host_parameter(layer, "b"))
     return module
 
 
-def batchnorm_to_torch(layer, dtype):
+def batchnorm_to_torch(layer, dtype, name):
     config = layer.config()
     module = nn.BatchNorm2d(config["num_features"], eps=config["eps"],
                             momentum=config["momentum"], dtype=dtype)
@@ -92,12 +112,12 @@ def batchnorm_to_torch(layer, dtype):
     return module
 
 
-def maxpool_to_torch(layer, dtype):
+def maxpool_to_torch(layer, dtype, name):
     config = layer.config()
     return nn.MaxPool2d(config["kernel_size"], stride=config["stride"])
 
 
-def dense_to_torch(layer, dtype):
+def dense_to_torch(layer, dtype, name):
     config = layer.config()
     module = nn.Linear(config["in_features"], config["out_features"], dtype=dtype)
     copy_tensor(module.weight, host_parameter(layer, "W").T)
@@ -105,21 +125,30 @@ def dense_to_torch(layer, dtype):
     return module
 
 
+def residual_to_torch(layer, dtype, name):
+    body = nn.Sequential(*layers_to_torch(layer.body, dtype, f"{name}.body."))
+    shortcut = (None if layer.shortcut is None
+                else nn.Sequential(*layers_to_torch(layer.shortcut, dtype, f"{name}.shortcut.")))
+    return ResidualBlock(body, shortcut)
+
+
 TO_TORCH = {"Conv2D": conv_to_torch, "BatchNorm2D": batchnorm_to_torch,
-            "ReLU": lambda layer, dtype: nn.ReLU(), "MaxPool2D": maxpool_to_torch,
-            "GlobalAvgPool2D": lambda layer, dtype: GlobalAvgPool2d(),
-            "Flatten": lambda layer, dtype: nn.Flatten(), "Dense": dense_to_torch,
-            "Dropout": lambda layer, dtype: nn.Dropout(layer.config()["p"]),
-            "SoftmaxCrossEntropy": lambda layer, dtype: None}
+            "ReLU": lambda layer, dtype, name: nn.ReLU(), "MaxPool2D": maxpool_to_torch,
+            "GlobalAvgPool2D": lambda layer, dtype, name: GlobalAvgPool2d(),
+            "Flatten": lambda layer, dtype, name: nn.Flatten(), "Dense": dense_to_torch,
+            "Dropout": lambda layer, dtype, name: nn.Dropout(layer.config()["p"]),
+            "SoftmaxCrossEntropy": lambda layer, dtype, name: None,
+            "Residual": residual_to_torch}
 
 
 def layers_to_torch(layers, dtype, prefix=""):
     """minicnn layers -> a list of torch modules (a container's converter calls this again)."""
     modules = []
     for index, layer in enumerate(layers):
-        convert = converter_for(TO_TORCH, type(layer).__name__, layer, f"layer {prefix}{index}",
+        name = f"{prefix}{index}"
+        convert = converter_for(TO_TORCH, type(layer).__name__, layer, f"layer {name}",
                                 "the PyTorch bridge")
-        module = convert(layer, dtype)
+        module = convert(layer, dtype, name)
         if module is not None:
             modules.append(module)
     return modules
@@ -214,12 +243,19 @@ def sequential_from_torch(module, path):
     return layers_from_torch(module, f"{path}.")
 
 
+def residual_from_torch(module, path):
+    shortcut = (None if module.shortcut is None
+                else layers_from_torch(module.shortcut, f"{path}.shortcut."))
+    return [Residual(layers_from_torch(module.body, f"{path}.body."), shortcut)]
+
+
 FROM_TORCH = {nn.Conv2d: conv_from_torch, nn.BatchNorm2d: batchnorm_from_torch,
               nn.ReLU: lambda module, path: [ReLU()], nn.MaxPool2d: maxpool_from_torch,
               GlobalAvgPool2d: lambda module, path: [GlobalAvgPool2D()],
               nn.Flatten: flatten_from_torch, nn.Linear: linear_from_torch,
               nn.Dropout: lambda module, path: [Dropout(module.p)],
-              nn.Sequential: sequential_from_torch, nn.Identity: lambda module, path: []}
+              nn.Sequential: sequential_from_torch, nn.Identity: lambda module, path: [],
+              ResidualBlock: residual_from_torch}
 
 
 def layers_from_torch(container, prefix=""):
@@ -243,7 +279,7 @@ def from_torch(module, backend=None, loss=True):
     layers = layers_from_torch(container)
     if loss:
         layers.append(SoftmaxCrossEntropy())
-    model = Sequential(layers, backend=backend, seed=None)
+    model = Sequential(layers, backend=backend)
     return model.train() if module.training else model.eval()
 
 
@@ -271,7 +307,7 @@ def load_torch(path):
     """The torch.nn module a ``save_torch`` file describes, with its weights, in eval mode."""
     contents = read_torch_file(path)
     architecture = Sequential.from_architecture(json.loads(contents["architecture"]),
-                                                backend="numpy", seed=None)
+                                                backend="numpy")
     module = to_torch(architecture)
     module.load_state_dict(contents["state_dict"])
     return module.eval()

@@ -1,5 +1,5 @@
-"""Fast path for Conv2D (twin of ``conv2d_forward``, ``conv2d_parameter_gradients`` and
-``conv2d_transpose`` in minicnn/layers/conv.py).
+"""Fast path for convolution (twin of ``conv2d_forward``, ``conv2d_parameter_gradients`` and
+``conv2d_transpose`` in minicnn/functional/conv.py).
 
 The readable version builds cols = im2col(x) for the whole batch (75 MB for
 the second layer of the reference network at batch 64), keeps it for
@@ -14,13 +14,14 @@ four things, and none of the maths:
    (``im2col_side_by_side``), so forward, weight gradient and input gradient
    are each a single BLAS call with a long dimension of chunk * P.
 3. **One core per chunk.** Each worker thread takes a chunk and does all of
-   it, im2col, GEMM and the copy back, with single-threaded BLAS (threads.py
-   says why). Each thread reuses one set of buffers for all its chunks.
+   it, im2col, GEMM and the copy back, with single-threaded BLAS
+   (minicnn/runtime/threads.py says why). Each thread reuses one set of
+   buffers for all its chunks.
 4. **Recompute, don't store.** Backward rebuilds the cols of each chunk from
    x instead of keeping them from forward: an im2col into cache costs less
    than writing the whole cols to memory and reading it back, and the step
-   needs far less memory. So ``saved`` is the input x itself (on the
-   Winograd path below, the transformed input tiles).
+   needs far less memory. So the cache keeps the input x itself (on the
+   Winograd path below, the transformed input tiles instead).
 
 The weight gradient is a sum over chunks: each chunk's share is kept and they
 are added in chunk order, so the result does not depend on which thread did
@@ -30,16 +31,29 @@ which chunk.
 out) take another fast path, winograd_numba.py, which needs 2.25 times fewer
 multiplications; the functions below hand them over first thing.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from ..layers.im2col import conv_output_size
-from .im2col_numba import col2im_side_by_side, im2col_side_by_side
+from ..functional.im2col import conv_output_size
+from ..runtime.scratch import scratch
+from ..runtime.threads import chunk_ranges, run_chunks, sum_in_order
 from . import winograd_numba
-from .scratch import scratch
-from .threads import run_chunks, sum_in_order
+from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 
 # Target size of one chunk's cols: small enough to stay in one core's cache.
 CHUNK_BYTES = 1 * 2**20
+
+
+class ConvCache(NamedTuple):
+    """What the fast forward keeps for backward: x, or on the Winograd path its transformed tiles."""
+    x: object           # (N, C, H, W), the input: each chunk's cols are rebuilt from it (None on Winograd)
+    tiles: object       # winograd_numba.TransformedInput (None on the im2col path)
+    x_shape: tuple
+    weight: object      # (F, C, kh, kw)
+    stride: int
+    padding: int
+    has_bias: bool
 
 
 def samples_per_chunk(cols_bytes_per_sample):
@@ -49,10 +63,7 @@ def samples_per_chunk(cols_bytes_per_sample):
 
 def _chunks(batch, cols_rows, positions, itemsize):
     """range(batch) cut into cache-sized (start, stop) chunks."""
-    size = min(batch, samples_per_chunk(cols_rows * positions * itemsize))
-    return [(start, min(start + size, batch)) for start in range(0, batch, size)]
-
-
+    return chunk_ranges(batch, samples_per_chunk(cols_rows * positions * itemsize))
 
 
 def _samples_side_by_side(batch_part, out):
@@ -62,11 +73,13 @@ def _samples_side_by_side(batch_part, out):
     return out
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
-    """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> (out (N, F, out_h, out_w), x)."""
+def conv2d_forward(x, weight, bias, stride=1, padding=0):
+    """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> (out (N, F, out_h, out_w), cache)."""
     x = np.ascontiguousarray(x)
+    has_bias = bias is not None
     if winograd_numba.applies(x.shape, weight.shape, stride, padding):
-        return winograd_numba.forward(x, weight, bias, keep_tiles=True)
+        out, tiles = winograd_numba.forward(x, weight, bias, keep_tiles=True)
+        return out, ConvCache(None, tiles, x.shape, weight, stride, padding, has_bias)
     N, C, H, W = x.shape
     F, _, kernel_h, kernel_w = weight.shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
@@ -92,18 +105,17 @@ def conv2d_forward(x, weight, bias, stride, padding):
             np.add(per_sample, bias[:, None], out=target)
 
     run_chunks(forward_chunk, _chunks(N, rows, positions, x.itemsize))
-    return out, x
+    return out, ConvCache(x, None, x.shape, weight, stride, padding, has_bias)
 
 
-def conv2d_parameter_gradients(dout, saved, weight_shape, stride, padding, with_bias):
+def conv2d_parameter_gradients(dout, cache):
     """dW = sum over samples and positions of dout times cols (and db = the sum of dout).
 
-    ``saved`` is what ``conv2d_forward`` returned for backward: the input x, or
-    the Winograd path's TransformedInput. Returns (dW of weight_shape, db (F,) or None).
+    -> (dW (F, C, kh, kw), db (F,) or None), from dout (N, F, out_h, out_w).
     """
-    if isinstance(saved, winograd_numba.TransformedInput):
-        return winograd_numba.weight_gradient(dout, saved, with_bias)
-    x = saved
+    if cache.tiles is not None:
+        return winograd_numba.weight_gradient(dout, cache.tiles, cache.has_bias)
+    x, weight_shape, stride, padding = cache.x, cache.weight.shape, cache.stride, cache.padding
     N, F, out_h, out_w = dout.shape
     _, _, kernel_h, kernel_w = weight_shape
     positions = out_h * out_w
@@ -117,7 +129,7 @@ def conv2d_parameter_gradients(dout, saved, weight_shape, stride, padding, with_
                                    out=scratch.matrix("cols", rows, columns, dout.dtype))
         dout_side = _samples_side_by_side(dout[start:stop],
                                           scratch.matrix("dout", F, columns, dout.dtype))
-        bias_share = dout_side.sum(axis=1) if with_bias else None
+        bias_share = dout_side.sum(axis=1) if cache.has_bias else None
         return dout_side @ cols.T, bias_share
 
     weight_gradient, bias_gradient = sum_in_order(
@@ -125,7 +137,7 @@ def conv2d_parameter_gradients(dout, saved, weight_shape, stride, padding, with_
     return weight_gradient.reshape(weight_shape), bias_gradient
 
 
-def conv2d_transpose(y, weight, x_shape, stride, padding):
+def conv2d_transpose(y, weight, x_shape, stride=1, padding=0):
     """The transposed convolution y: (N, F, out_h, out_w) -> (N, C, H, W): col2im(W_rows^T @ y)."""
     if winograd_numba.applies(x_shape, weight.shape, stride, padding):
         return winograd_numba.transpose(y, weight)

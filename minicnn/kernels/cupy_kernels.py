@@ -1,7 +1,8 @@
 """Fast paths for the cupy backend: im2col / col2im and max-pooling as CUDA kernels.
 
-Twins of minicnn/layers/im2col.py, conv.py and pool.py; tests/test_cupy_kernels.py
-holds each equal to its NumPy version (it needs a GPU and skips without one).
+Twins of minicnn/functional/im2col.py, conv.py and pool.py; tests/test_cupy_kernels.py
+holds each equal to its NumPy version (with CuPy on a GPU, and without one through
+a host emulation of CuPy's ElementwiseKernel).
 
 The readable versions already run on CuPy, since they are written with ``xp``:
 im2col copies one strided slice per kernel offset, which on a GPU is kh*kw
@@ -20,20 +21,38 @@ computes where its value comes from, so each step is a single launch:
 
 The GEMMs around them are cuBLAS calls made by ``cupy.matmul`` and ``tensordot``.
 Kernels are compiled by CuPy on first use and cached on disk by CuPy.
+
+Flat indices and counts (the loop index i, positions, rows, offsets into x) are
+``ptrdiff_t``: a tensor, a feature map or a kernel's taps can pass 2**31 elements.
+A coordinate within one row, column or window stays ``int``, and so do the size
+arguments, which CuPy passes as int32: ``conv_sizes`` and ``pool_sizes`` refuse
+sizes beyond that (docs/gpu.md, "Index limits").
+
+The kernels are plain data (``KERNEL_SOURCES``: CuPy's four ElementwiseKernel
+arguments each). Like minicnn/functional, the wrappers take the array module
+``xp`` from their arguments and launch the kernels ``xp.ElementwiseKernel``
+builds (``kernels_of``), or the table given as ``kernels=``. So the exact
+wrappers and kernel sources run without a GPU too: tests/test_cupy_kernels.py
+gives them NumPy arrays and the host emulation of ElementwiseKernel in
+tests/cuda_host.py, and the CuPy stand-in of the test suite gives them its
+arrays and its ElementwiseKernel.
 """
 import functools
+from typing import NamedTuple
 
-from ..layers import conv
-from ..layers.im2col import conv_output_size
-from ..layers.pool import pool_output_size
+from ..functional import conv
+from ..functional.arrays import array_module
+from ..functional.im2col import conv_output_size
+from ..functional.pool import MaxPoolCache, pool_output_size
 
 _IM2COL = r"""
-const ptrdiff_t positions = out_h * out_w;
-const ptrdiff_t rows = (ptrdiff_t)channels * kernel_h * kernel_w;
+const ptrdiff_t positions = (ptrdiff_t)out_h * out_w;
+const ptrdiff_t taps = (ptrdiff_t)kernel_h * kernel_w;
+const ptrdiff_t rows = channels * taps;
 const ptrdiff_t p = i % positions;
 const ptrdiff_t row = (i / positions) % rows;
 const ptrdiff_t n = i / (positions * rows);
-const int c = row / (kernel_h * kernel_w);
+const int c = row / taps;
 const int tap_y = (row / kernel_w) % kernel_h;
 const int tap_x = row % kernel_w;
 const int y = (p / out_w) * stride + tap_y - padding;
@@ -43,7 +62,7 @@ cols = inside ? x[((n * channels + c) * height + y) * width + x_pos] : (T)0;
 """
 
 _COL2IM = r"""
-const ptrdiff_t positions = out_h * out_w;
+const ptrdiff_t positions = (ptrdiff_t)out_h * out_w;
 const ptrdiff_t rows = (ptrdiff_t)channels * kernel_h * kernel_w;
 const int x_pos = i % width;
 const int y = (i / width) % height;
@@ -73,7 +92,7 @@ T best = window[0];
 int best_index = 0;
 for (int tap_y = 0; tap_y < kernel_size; ++tap_y) {
     for (int tap_x = 0; tap_x < kernel_size; ++tap_x) {
-        const T value = window[tap_y * width + tap_x];
+        const T value = window[(ptrdiff_t)tap_y * width + tap_x];
         if (value > best) {  // strictly greater: ties keep the first offset
             best = value;
             best_index = tap_y * kernel_size + tap_x;
@@ -105,88 +124,172 @@ dx = total;
 """
 
 
+class ConvSizes(NamedTuple):
+    """The size arguments of the im2col and col2im kernels, in their order (each an int32)."""
+    channels: int
+    height: int
+    width: int
+    kernel_h: int
+    kernel_w: int
+    stride: int
+    padding: int
+    out_h: int
+    out_w: int
+
+    def cols_shape(self, batch):
+        """(N, C*kh*kw, out_h*out_w)."""
+        return (batch, self.channels * self.kernel_h * self.kernel_w, self.out_h * self.out_w)
+
+
+class PoolSizes(NamedTuple):
+    """The size arguments of the maxpool and unpool kernels, in their order (each an int32)."""
+    height: int
+    width: int
+    kernel_size: int
+    stride: int
+    out_h: int
+    out_w: int
+
+
+INT32_MAX = 2**31 - 1
+
+
+def _check_int32(**sizes):
+    """The kernels take their sizes as int32 and compute a row or column coordinate
+    (up to the padded size) in int: refuse what would wrap."""
+    for name, value in sizes.items():
+        if value > INT32_MAX:
+            raise ValueError(f"{name} = {value} is too large for the CUDA kernels, whose "
+                             f"sizes and coordinates are int32 (at most {INT32_MAX})")
+
+
+def conv_sizes(x_shape, kernel_h, kernel_w, stride, padding):
+    """The launch arguments of im2col / col2im for an input of shape (N, C, H, W)."""
+    _, C, H, W = x_shape
+    sizes = ConvSizes(C, H, W, kernel_h, kernel_w, stride, padding,
+                      conv_output_size(H, kernel_h, stride, padding),
+                      conv_output_size(W, kernel_w, stride, padding))
+    _check_int32(**sizes._asdict(), padded_height=H + 2 * padding, padded_width=W + 2 * padding)
+    return sizes
+
+
+def pool_sizes(x_shape, kernel_size, stride):
+    """The launch arguments of maxpool / unpool for an input of shape (N, C, H, W)."""
+    _, _, H, W = x_shape
+    sizes = PoolSizes(H, W, kernel_size, stride, pool_output_size(H, kernel_size, stride),
+                      pool_output_size(W, kernel_size, stride))
+    _check_int32(**sizes._asdict())
+    return sizes
+
+
+class KernelSource(NamedTuple):
+    """The four arguments of ``cupy.ElementwiseKernel``, in its order."""
+    in_params: str
+    out_params: str
+    operation: str
+    name: str
+
+
+def _int32_params(sizes):
+    """"int32 channels, int32 height, ...": a sizes tuple as kernel parameters."""
+    return ", ".join(f"int32 {name}" for name in sizes._fields)
+
+
+KERNEL_SOURCES = {
+    "im2col": KernelSource(f"raw T x, {_int32_params(ConvSizes)}", "T cols", _IM2COL,
+                           "minicnn_im2col"),
+    "col2im": KernelSource(f"raw T cols, {_int32_params(ConvSizes)}", "T image", _COL2IM,
+                           "minicnn_col2im"),
+    "maxpool": KernelSource(f"raw T x, {_int32_params(PoolSizes)}", "T out, uint8 switches",
+                            _MAXPOOL, "minicnn_maxpool"),
+    "unpool": KernelSource(f"raw T dout, raw uint8 switches, {_int32_params(PoolSizes)}",
+                           "T dx", _UNPOOL, "minicnn_unpool"),
+}
+
+
+def build_kernels(elementwise_kernel):
+    """The kernel table {name: kernel}, each made by ``elementwise_kernel(*KERNEL_SOURCES[name])``:
+    cupy.ElementwiseKernel, or the host emulation in tests/cuda_host.py."""
+    return {name: elementwise_kernel(*source) for name, source in KERNEL_SOURCES.items()}
+
+
 @functools.lru_cache(maxsize=None)
-def _kernels():
-    """The four ElementwiseKernels, built once (CuPy compiles each on first launch)."""
-    import cupy
-    sizes = "int32 channels, int32 height, int32 width, int32 kernel_h, int32 kernel_w, " \
-            "int32 stride, int32 padding, int32 out_h, int32 out_w"
-    pool_sizes = "int32 height, int32 width, int32 kernel_size, int32 stride, " \
-                 "int32 out_h, int32 out_w"
-    return {
-        "im2col": cupy.ElementwiseKernel(f"raw T x, {sizes}", "T cols", _IM2COL,
-                                         "minicnn_im2col"),
-        "col2im": cupy.ElementwiseKernel(f"raw T cols, {sizes}", "T image", _COL2IM,
-                                         "minicnn_col2im"),
-        "maxpool": cupy.ElementwiseKernel(f"raw T x, {pool_sizes}", "T out, uint8 switches",
-                                          _MAXPOOL, "minicnn_maxpool"),
-        "unpool": cupy.ElementwiseKernel(f"raw T dout, raw uint8 switches, {pool_sizes}",
-                                         "T dx", _UNPOOL, "minicnn_unpool"),
-    }
+def kernels_of(xp):
+    """The kernel table of the array module ``xp`` (cupy, or a stand-in with an
+    ElementwiseKernel), built once; CuPy compiles each kernel on its first launch."""
+    return build_kernels(xp.ElementwiseKernel)
 
 
-def im2col(x, kernel_h, kernel_w, stride=1, padding=0):
-    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of layers/im2col.py:im2col."""
-    import cupy
-    N, C, H, W = x.shape
-    out_h = conv_output_size(H, kernel_h, stride, padding)
-    out_w = conv_output_size(W, kernel_w, stride, padding)
-    cols = cupy.empty((N, C * kernel_h * kernel_w, out_h * out_w), dtype=x.dtype)
-    _kernels()["im2col"](cupy.ascontiguousarray(x), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, cols)
+def _launch(xp, kernels, name, *args):
+    """Run kernel ``name`` of ``kernels`` (None: xp's table) on inputs then outputs."""
+    (kernels_of(xp) if kernels is None else kernels)[name](*args)
+
+
+def im2col(x, kernel_h, kernel_w, stride=1, padding=0, *, kernels=None):
+    """x: (N, C, H, W) -> cols: (N, C*kh*kw, out_h*out_w); twin of functional/im2col.py:im2col.
+
+    ``kernels``: the kernel table to launch (default: that of x's array module);
+    the same for every wrapper below.
+    """
+    xp = array_module(x)
+    sizes = conv_sizes(x.shape, kernel_h, kernel_w, stride, padding)
+    cols = xp.empty(sizes.cols_shape(x.shape[0]), dtype=x.dtype)
+    _launch(xp, kernels, "im2col", xp.ascontiguousarray(x), *sizes, cols)
     return cols
 
 
-def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0):
-    """cols: (N, C*kh*kw, out_h*out_w) -> (N, C, H, W); twin of layers/im2col.py:col2im."""
-    import cupy
-    N, C, H, W = x_shape
-    out_h = conv_output_size(H, kernel_h, stride, padding)
-    out_w = conv_output_size(W, kernel_w, stride, padding)
-    image = cupy.empty(x_shape, dtype=cols.dtype)
-    _kernels()["col2im"](cupy.ascontiguousarray(cols), C, H, W, kernel_h, kernel_w, stride,
-                         padding, out_h, out_w, image)
+def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0, *, kernels=None):
+    """cols: (N, C*kh*kw, out_h*out_w) -> (N, C, H, W); twin of functional/im2col.py:col2im."""
+    xp = array_module(cols)
+    sizes = conv_sizes(x_shape, kernel_h, kernel_w, stride, padding)
+    image = xp.empty(x_shape, dtype=cols.dtype)
+    _launch(xp, kernels, "col2im", xp.ascontiguousarray(cols), *sizes, image)
     return image
 
 
-def conv2d_forward(x, weight, bias, stride, padding):
-    """Twin of layers/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
-    return conv.conv2d_forward(x, weight, bias, stride, padding, unfold=im2col)
+def conv2d_forward(x, weight, bias, stride=1, padding=0, *, kernels=None):
+    """Twin of functional/conv.py:conv2d_forward: the same maths, with the CUDA im2col."""
+    return conv.conv2d_forward(x, weight, bias, stride, padding,
+                               unfold=functools.partial(im2col, kernels=kernels))
 
 
-def conv2d_parameter_gradients(dout, cols, weight_shape, stride, padding, with_bias):
-    """Twin of layers/conv.py:conv2d_parameter_gradients: dW = sum_n dout[n] @ cols[n].T, in one GEMM."""
-    import cupy
+def conv2d_parameter_gradients(dout, cache):
+    """Twin of functional/conv.py:conv2d_parameter_gradients: dW = sum_n dout[n] @ cols[n].T, in one GEMM."""
+    xp = array_module(dout)
     N, F = dout.shape[:2]
     dout_rows = dout.reshape(N, F, -1)
-    weight_gradient = cupy.tensordot(dout_rows, cols, axes=((0, 2), (0, 2)))
-    bias_gradient = dout_rows.sum(axis=(0, 2)) if with_bias else None
-    return weight_gradient.reshape(weight_shape), bias_gradient
+    weight_gradient = xp.tensordot(dout_rows, cache.cols, axes=((0, 2), (0, 2)))
+    bias_gradient = dout_rows.sum(axis=(0, 2)) if cache.has_bias else None
+    return weight_gradient.reshape(cache.weight.shape), bias_gradient
 
 
-def conv2d_transpose(y, weight, x_shape, stride, padding):
-    """Twin of layers/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
-    return conv.conv2d_transpose(y, weight, x_shape, stride, padding, fold=col2im)
+def conv2d_transpose(y, weight, x_shape, stride=1, padding=0, *, kernels=None):
+    """Twin of functional/conv.py:conv2d_transpose: the same maths, with the CUDA col2im."""
+    return conv.conv2d_transpose(y, weight, x_shape, stride, padding,
+                                 fold=functools.partial(col2im, kernels=kernels))
 
 
-def maxpool_forward(x, kernel_size, stride):
-    """Twin of layers/pool.py:maxpool_forward -> (out, switches uint8)."""
-    import cupy
-    N, C, H, W = x.shape
-    out_h, out_w = pool_output_size(H, kernel_size, stride), pool_output_size(W, kernel_size, stride)
-    out = cupy.empty((N, C, out_h, out_w), dtype=x.dtype)
-    switches = cupy.empty((N, C, out_h, out_w), dtype=cupy.uint8)
-    _kernels()["maxpool"](cupy.ascontiguousarray(x), H, W, kernel_size, stride, out_h, out_w,
-                          out, switches)
-    return out, switches
+def maxpool_forward(x, kernel_size=2, stride=None, *, kernels=None):
+    """Twin of functional/pool.py:maxpool_forward -> (out, cache), cache.switches uint8."""
+    xp = array_module(x)
+    stride = kernel_size if stride is None else stride
+    sizes = pool_sizes(x.shape, kernel_size, stride)
+    out = xp.empty((*x.shape[:2], sizes.out_h, sizes.out_w), dtype=x.dtype)
+    switches = xp.empty(out.shape, dtype=xp.uint8)
+    _launch(xp, kernels, "maxpool", xp.ascontiguousarray(x), *sizes, out, switches)
+    return out, MaxPoolCache(switches, tuple(x.shape), kernel_size, stride)
 
 
-def maxpool_backward(dout, switches, x_shape, kernel_size, stride):
-    """Twin of layers/pool.py:maxpool_backward: route dout to the switches -> dx: x_shape."""
-    import cupy
-    _, _, H, W = x_shape
-    out_h, out_w = dout.shape[2:]
-    dx = cupy.empty(x_shape, dtype=dout.dtype)
-    _kernels()["unpool"](cupy.ascontiguousarray(dout), cupy.ascontiguousarray(switches), H, W,
-                         kernel_size, stride, out_h, out_w, dx)
+def unpool(y, switches, x_shape, kernel_size, stride, *, kernels=None):
+    """Twin of functional/pool.py:unpool: route y to the switches -> (N, C, H, W)."""
+    xp = array_module(y)
+    sizes = pool_sizes(x_shape, kernel_size, stride)
+    if tuple(y.shape) != (*x_shape[:2], sizes.out_h, sizes.out_w):
+        # the kernel would read past y on the GPU, silently
+        raise ValueError(f"unpool: y has shape {tuple(y.shape)}, but pooling {tuple(x_shape)} "
+                         f"with kernel {kernel_size}, stride {stride} gives "
+                         f"{(*x_shape[:2], sizes.out_h, sizes.out_w)}")
+    dx = xp.empty(x_shape, dtype=y.dtype)
+    _launch(xp, kernels, "unpool", xp.ascontiguousarray(y), xp.ascontiguousarray(switches),
+            *sizes, dx)
     return dx

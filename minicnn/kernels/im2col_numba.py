@@ -1,4 +1,4 @@
-"""Fast path for im2col / col2im, in the "side by side" layout (twin of minicnn/layers/im2col.py).
+"""Fast path for im2col / col2im, in the "side by side" layout (twin of minicnn/functional/im2col.py).
 
 The readable ``im2col`` returns cols of shape (N, C*kh*kw, P), one matrix per
 sample, P = out_h * out_w. These kernels put the matrices of a group of
@@ -13,7 +13,7 @@ gradient) is *one* large matrix multiply over the whole group, which BLAS runs
 much faster than N small ones.
 
 The kernels are serial and release the GIL: the conv fast path runs them on
-its worker threads, one chunk of samples per call (see threads.py). Padding is
+its worker threads, one chunk of samples per call (see minicnn/runtime/threads.py). Padding is
 a range computation, not a padded copy: the inner loop runs only over output
 positions whose input lies inside the image, and is a plain contiguous copy
 when the stride is 1.
@@ -21,7 +21,7 @@ when the stride is 1.
 import numpy as np
 from numba import njit
 
-from ..layers.im2col import conv_output_size
+from ..functional.im2col import conv_output_size
 
 
 @njit(nogil=True, cache=True)

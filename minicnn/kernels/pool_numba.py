@@ -1,6 +1,6 @@
-"""Fast path for max-pooling with switches (twin of minicnn/layers/pool.py).
+"""Fast path for max-pooling with switches (twin of maxpool_forward and unpool in minicnn/functional/pool.py).
 
-The kernels are serial and release the GIL; the worker threads of threads.py
+The kernels are serial and release the GIL; the worker threads of minicnn/runtime/threads.py
 run them on slices of the batch. Forward visits
 the window offsets in row-major order and keeps the first maximum (a later
 value must be strictly greater), exactly the tie rule of ``argmax`` in the
@@ -12,8 +12,8 @@ kernels, the same loops written out for that size.
 import numpy as np
 from numba import njit
 
-from ..layers.pool import pool_output_size
-from .threads import run_chunks, split
+from ..functional.pool import MaxPoolCache, pool_output_size
+from ..runtime.threads import run_chunks, split
 
 
 @njit(nogil=True, cache=True)
@@ -95,8 +95,9 @@ def _maxpool2x2_backward_kernel(dout, switches, dx):
                 row[2 * x_pos + winner % 2] = gradient[x_pos]
 
 
-def maxpool_forward(x, kernel_size, stride):
-    """x: (N, C, H, W) -> (out, switches uint8), both (N, C, out_h, out_w)."""
+def maxpool_forward(x, kernel_size=2, stride=None):
+    """x: (N, C, H, W) -> (out (N, C, out_h, out_w), cache), cache.switches uint8."""
+    stride = kernel_size if stride is None else stride
     N, C, H, W = x.shape
     shape = (N, C, pool_output_size(H, kernel_size, stride), pool_output_size(W, kernel_size, stride))
     out = np.empty(shape, dtype=x.dtype)
@@ -112,13 +113,13 @@ def maxpool_forward(x, kernel_size, stride):
                                     switches[start:stop])
 
     run_chunks(forward_slice, split(N))
-    return out, switches
+    return out, MaxPoolCache(switches, x.shape, kernel_size, stride)
 
 
-def maxpool_backward(dout, switches, x_shape, kernel_size, stride):
-    """Route dout to the switch positions, summing where windows overlap."""
-    dx = np.empty(x_shape, dtype=dout.dtype)
-    dout, switches = np.ascontiguousarray(dout), np.ascontiguousarray(switches)
+def unpool(y, switches, x_shape, kernel_size, stride):
+    """Route y (N, C, out_h, out_w) to the switch positions, summing where windows overlap."""
+    dx = np.empty(x_shape, dtype=y.dtype)
+    dout, switches = np.ascontiguousarray(y), np.ascontiguousarray(switches)
 
     def backward_slice(chunk):
         start, stop = chunk

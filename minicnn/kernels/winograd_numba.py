@@ -1,7 +1,7 @@
 """Fast path for 3x3 convolutions (stride 1, padding 1): Winograd F(2x2, 3x3).
 
 A twin of conv2d_forward, conv2d_parameter_gradients and conv2d_transpose in
-minicnn/layers/conv.py for the one shape that dominates VGG-style networks;
+minicnn/functional/conv.py for the one shape that dominates VGG-style networks;
 tests/test_fastpaths.py holds the three equal to the readable im2col versions
 (to float rounding: the arithmetic is reordered, not approximated).
 
@@ -40,19 +40,20 @@ The two backward products are Winograd too:
   V for this (``TransformedInput``), instead of transforming x again.
 
 Like the im2col fast path, the work runs in chunks of a few samples on the
-worker threads of threads.py, with single-threaded BLAS, and the weight
+worker threads of minicnn/runtime/threads.py, with single-threaded BLAS, and the weight
 gradient is summed over chunks in chunk order. The transforms are serial Numba
 kernels that release the GIL.
 """
 import numpy as np
 from numba import njit
 
-from .scratch import scratch
-from .threads import run_chunks, sum_in_order
+from ..runtime.scratch import scratch
+from ..runtime.threads import chunk_ranges, run_chunks, sum_in_order
 
 # The transformed input tiles of one chunk take about this many bytes.
 CHUNK_BYTES = 2 * 2**20
-# Below this many input channels the 16 GEMMs are too thin to beat im2col (conv1: C = 3).
+# Below this many input (or output) channels the 16 GEMMs are too thin to beat im2col
+# (conv1: C = 3). The input gradient swaps the two counts, so ``applies`` asks it of both.
 MIN_CHANNELS = 16
 
 # G of the module docstring; the kernels below write its products out by hand
@@ -73,7 +74,8 @@ def planes(rows, columns, dtype):
 
 
 def applies(x_shape, weight_shape, stride, padding):
-    """Whether this fast path computes the convolution: 3x3, stride 1, padding 1, even H and W."""
+    """Whether this fast path computes the convolution: 3x3, stride 1, padding 1, even H and W,
+    and at least MIN_CHANNELS channels in and out."""
     _, C, H, W = x_shape
     return (tuple(weight_shape[2:]) == (3, 3) and stride == 1 and padding == 1
             and H % 2 == 0 and W % 2 == 0 and C >= MIN_CHANNELS and weight_shape[0] >= MIN_CHANNELS)
@@ -235,8 +237,7 @@ def _gradient_tiles(dout, Q):
 def _chunks(batch, channels, height, width, itemsize):
     """range(batch) cut so that one chunk's V (16 * C * H*W/4 values per sample) is ~CHUNK_BYTES."""
     per_sample = 4 * channels * height * width * itemsize
-    size = max(1, min(batch, CHUNK_BYTES // per_sample))
-    return [(start, min(start + size, batch)) for start in range(0, batch, size)]
+    return chunk_ranges(batch, CHUNK_BYTES // per_sample)
 
 
 class TransformedInput:
@@ -276,7 +277,7 @@ def forward(x, weight, bias, keep_tiles=False):
     return (out, TransformedInput(x.shape, chunks, tiles)) if keep_tiles else out
 
 
-def weight_gradient(dout, saved, with_bias):
+def weight_gradient(dout, saved, has_bias):
     """dout (N, F, H, W), saved: the forward's TransformedInput -> (dW (F, C, 3, 3), db or None)."""
     dout = np.ascontiguousarray(dout)
     N, C, H, W = saved.shape
@@ -287,8 +288,9 @@ def weight_gradient(dout, saved, with_bias):
         V = saved.tiles[index]
         Q = scratch.array("winograd_m", (16, F, V.shape[2]), dout.dtype)
         _gradient_tiles(dout[start:stop], Q)
-        # db: entry (1, 1) of A dY A^T is the sum of the tile's four values
-        bias_share = Q[5].sum(axis=1) if with_bias else None
+        # db: entry (1, 1) of A dY A^T, counting from 0 (plane 4*1 + 1), is the sum of the
+        # tile's four values
+        bias_share = Q[5].sum(axis=1) if has_bias else None
         return np.matmul(Q, V.transpose(0, 2, 1)), bias_share    # the 16 GEMMs
 
     gradient_u, bias_gradient = sum_in_order(run_chunks(gradient_chunk, range(len(saved.chunks))))

@@ -1,23 +1,27 @@
-"""The layers. Each module holds one concept and its backward pass:
+"""The layers: small classes around the pure functions of minicnn/functional.
 
-    conv.py         Conv2D (im2col + GEMM), conv2d_naive, conv_transpose
-    im2col.py       im2col / col2im, the readable versions
-    pool.py         MaxPool2D (switches, unpool), GlobalAvgPool2D
-    activations.py  ReLU and its three backward rules
-    dense.py        Dense, Flatten
-    dropout.py      Dropout (inverted)
-    batchnorm.py    BatchNorm2D
-    loss.py         SoftmaxCrossEntropy
+Each layer declares in ``__init__`` what its forward caches, calls its
+functional pair through ``self.ops``, and keeps the contract of base.py.
+
+    base.py        Layer: forward, parameter_gradients, input_gradient, backward
+    conv.py        Conv2D (im2col + GEMM), conv_transpose
+    pool.py        MaxPool2D (switches, unpool), GlobalAvgPool2D
+    relu.py        ReLU and its three backward rules
+    dense.py       Dense, Flatten
+    dropout.py     Dropout (inverted)
+    batchnorm.py   BatchNorm2D
+    loss.py        SoftmaxCrossEntropy
+    residual.py    Residual: y = body(x) + shortcut(x), the fork rule
 """
-from .activations import RELU_RULES, ReLU
 from .base import Layer, ShapeError
 from .batchnorm import BatchNorm2D
-from .conv import Conv2D, conv2d_naive
+from .conv import Conv2D
 from .dense import Dense, Flatten
 from .dropout import Dropout
 from .loss import SoftmaxCrossEntropy
 from .pool import GlobalAvgPool2D, MaxPool2D
+from .relu import RELU_RULES, ReLU
+from .residual import Residual
 
-__all__ = ["Layer", "ShapeError", "Conv2D", "conv2d_naive", "MaxPool2D", "GlobalAvgPool2D",
-           "ReLU", "RELU_RULES", "Flatten", "Dense", "Dropout", "BatchNorm2D",
-           "SoftmaxCrossEntropy"]
+__all__ = ["Layer", "ShapeError", "Conv2D", "MaxPool2D", "GlobalAvgPool2D", "ReLU", "RELU_RULES",
+           "Flatten", "Dense", "Dropout", "BatchNorm2D", "SoftmaxCrossEntropy", "Residual"]

@@ -1,19 +1,27 @@
 """The Layer base class: the contract every layer keeps.
 
-    forward(x)        -> out      caches what backward needs
-    backward(dout)    -> dx       fills self.grads, never mutates dout
-    parameter_gradients(dout)     fills self.grads only (the end of a training walk)
-    params, grads                  dicts with the same keys
-    buffers                        non-trained state (BatchNorm running stats)
-    train() / eval()               mode switch (Dropout, BatchNorm)
+    forward(x)               -> out    keeps in self.cache what backward needs
+    parameter_gradients(dout)          fills self.grads (layers with parameters)
+    input_gradient(dout)     -> dx     the gradient with respect to the input
+    backward(dout)           -> dx     parameter_gradients, then input_gradient
+    params, grads                      dicts with the same keys: the layer's own arrays
+    buffers                            non-trained state (BatchNorm's running statistics)
+    train() / eval()                   mode switch (Dropout, BatchNorm)
+    sublayers()                        the layers inside a container (Residual); walk()
+                                       visits them all, named(store) gathers their arrays
 
-A layer reaches its arrays through ``self.backend`` (``xp = self.backend.xp``).
-Used on its own, a layer takes the default backend; inside a Sequential, the
-model hands it its own.
+Neither half of backward changes ``dout``, and ``input_gradient`` changes
+nothing at all (no grads, no cache): the visualization walk of
+minicnn/visualize/deconv.py calls it to pass any signal down through a layer.
+
+A layer does its maths through ``self.ops``, a table of the pure functions of
+minicnn/functional: its backend's table inside a model (``backend.ops``), the
+readable ``minicnn.functional`` itself for a layer used on its own. Either way
+the layer code names no array library.
 """
 import warnings
 
-from ..backend import default_backend
+from .. import functional
 
 
 class ShapeError(ValueError):
@@ -21,68 +29,103 @@ class ShapeError(ValueError):
 
 
 class Layer:
-    """Base class. Subclasses implement forward and backward."""
+    """Base class. Subclasses implement forward, input_gradient and, with parameters, parameter_gradients."""
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self.buffers = {}
         self.training = True
-        self._backend = None
+        self.backend = None     # set by the model that holds the layer (Sequential, to_backend)
+        self.cache = None       # what the last forward kept for backward
 
-    # --- backend ----------------------------------------------------------
+    # --- layers inside layers -----------------------------------------------
+    def sublayers(self):
+        """{name: layer} of the layers inside this one (a Residual's branches); none by default."""
+        return {}
+
+    def walk(self, path=""):
+        """(path, layer) for this layer and every layer inside it, depth first ("body.0", ...)."""
+        yield path, self
+        for name, layer in self.sublayers().items():
+            yield from layer.walk(f"{path}.{name}" if path else name)
+
+    def named(self, store):
+        """{"path.key": array} of one store ("params", "grads" or "buffers") of every layer in walk()."""
+        return {f"{path}.{key}" if path else key: value
+                for path, layer in self.walk() for key, value in getattr(layer, store).items()}
+
+    # --- where the maths runs -----------------------------------------------
     @property
-    def backend(self):
-        return self._backend if self._backend is not None else default_backend()
-
-    @backend.setter
-    def backend(self, backend):
-        self._backend = backend
+    def ops(self):
+        """The functions this layer computes with: its backend's table, or minicnn.functional on its own."""
+        return functional if self.backend is None else self.backend.ops
 
     def to_backend(self, backend):
-        """Move params, grads and buffers onto ``backend`` (host round trip)."""
-        old = self.backend
-        for store in (self.params, self.grads, self.buffers):
-            for key, value in store.items():
-                if value is not None:
-                    store[key] = backend.to_device(old.to_host(value))
-        self._backend = backend
+        """Move params, grads and buffers onto ``backend`` (a host round trip); caches are dropped."""
+        for _, layer in self.walk():
+            to_host = (lambda array: array) if layer.backend is None else layer.backend.to_host
+            for store in (layer.params, layer.grads, layer.buffers):
+                for key, value in store.items():
+                    if value is not None:
+                        store[key] = backend.to_device(to_host(value))
+            layer.backend = backend
+            layer.cache = None
         return self
+
+    def place(self, host_arrays):
+        """Freshly drawn host arrays {name: array} -> the layer's own: on its backend, in its dtype."""
+        if self.backend is None:
+            return dict(host_arrays)
+        return {name: self.backend.to_device(array, self.backend.dtype)
+                for name, array in host_arrays.items()}
 
     def astype(self, dtype):
         """Cast params, grads and buffers to ``dtype`` (float64 for gradient checks)."""
-        for store in (self.params, self.grads, self.buffers):
-            for key, value in store.items():
-                if value is not None:
-                    store[key] = value.astype(dtype)
+        for _, layer in self.walk():
+            for store in (layer.params, layer.grads, layer.buffers):
+                for key, value in store.items():
+                    if value is not None:
+                        store[key] = value.astype(dtype)
         return self
 
     # --- modes ------------------------------------------------------------
     def train(self):
-        self.training = True
+        for _, layer in self.walk():
+            layer.training = True
         return self
 
     def eval(self):
-        self.training = False
+        for _, layer in self.walk():
+            layer.training = False
         return self
 
     # --- the contract -----------------------------------------------------
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, dout):
-        raise NotImplementedError
-
     def parameter_gradients(self, dout):
-        """Fill self.grads from dout, without returning dx.
+        """Fill self.grads from dout (the gradient of the loss with respect to the output).
 
-        What the first layer with parameters is asked for in a training step,
-        where nobody needs the gradient of the loss with respect to the input
-        (``Sequential.backward(input_gradient=False)``). By default this is
-        backward with its dx dropped; layers whose dx is a separate product
-        (Conv2D, Dense) override it to skip that product.
+        Nothing to do for a layer without parameters. It is all a training step
+        asks of the first layer with parameters, where nobody needs the
+        gradient with respect to the input images
+        (``Sequential.backward(input_gradient=False)``).
         """
-        self.backward(dout)
+
+    def input_gradient(self, dout):
+        """dout (the gradient with respect to the output) -> dx; changes nothing."""
+        raise NotImplementedError(f"{type(self).__name__} must implement input_gradient(dout)")
+
+    def backward(self, dout):
+        """dout -> dx: fill self.grads, then return the gradient with respect to the input."""
+        self.parameter_gradients(dout)
+        return self.input_gradient(dout)
+
+    def backward_rule(self, signal, rule="gradient"):
+        """Pass a visualization signal down (minicnn/visualize/deconv.py): only a ReLU treats the
+        three rules differently (and a container, through the ReLUs inside it)."""
+        return self.input_gradient(signal)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -90,6 +133,16 @@ class Layer:
     def config(self):
         """Constructor arguments: with the class name, the architecture description."""
         return {}
+
+    def describe(self):
+        """The layer's entry in an architecture description (JSON-able)."""
+        return {"type": type(self).__name__, "config": self.config()}
+
+    @classmethod
+    def from_config(cls, config, build):
+        """The layer a description's config names. ``build(description) -> layer`` builds the
+        layers inside a container; a plain layer's config is its constructor arguments."""
+        return cls(**config)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -100,7 +153,7 @@ class Layer:
         """Reject a bad input with an error that names the expected shape.
 
         ``expected`` reads like "(N, C, H, W)"; ``sizes`` pins named axes,
-        e.g. ``C=3``. Also makes the parameters follow the input's float dtype.
+        e.g. ``C=3``. An axis N must not be empty. Also makes the parameters follow the input's float dtype.
         """
         name = type(self).__name__
         axes = [axis.strip() for axis in expected.strip("()").split(",")]
@@ -112,6 +165,8 @@ class Layer:
             raise ShapeError(f"{name} expects input of shape {expected}"
                              f"{_pinned(sizes)}, got shape {tuple(shape)} "
                              f"({len(shape)} dims instead of {len(axes)})")
+        if axes[0] == "N" and shape[0] == 0:
+            raise ShapeError(f"{name} got an empty batch: shape {tuple(shape)} holds no samples")
         for axis_name, size in sizes.items():
             actual = shape[axes.index(axis_name)]
             if actual != size:
@@ -122,8 +177,9 @@ class Layer:
         self.follow_dtype(x.dtype)
 
     def check_floating(self, x):
-        """Reject anything but a float32 / float64 array, naming what came instead."""
-        if not hasattr(x, "dtype") or x.dtype.kind != "f":
+        """Reject anything but a float32 / float64 array, naming what came instead
+        (float16 too: the fast paths compute in float32 or float64 only)."""
+        if not hasattr(x, "dtype") or x.dtype.name not in ("float32", "float64"):
             got = f"dtype {x.dtype}" if hasattr(x, "dtype") else type(x).__name__
             raise TypeError(f"{type(self).__name__} expects a floating-point input (float32 or "
                             f"float64), got {got}")

@@ -21,20 +21,24 @@ differ in one line:
     guided     R_in = 1[f > 0] * 1[R > 0] * R  both                    (Springenberg et al. 2014)
 
 (``ReLU.backward_rule`` implements them.) Every other layer passes the signal
-through its adjoint, the input-gradient path of its own backward:
+through its own ``input_gradient``, the adjoint of its forward pass (for the
+layers with parameters, of its linear part, so no bias is added):
 
-    MaxPool2D        unpool through the recorded switches           ``MaxPool2D.unpool``
-    Conv2D           transposed filters, no bias                    ``Conv2D.conv_transpose``
+    MaxPool2D        unpool through the recorded switches
+    Conv2D           transposed filters, no bias (``Conv2D.conv_transpose``)
+    Residual         the signal splits: each branch walks it down (its ReLUs with the
+                     rule), and what the two pass below adds up
     BatchNorm2D      eval mode is the affine map gamma * (x - mean) / std + beta,
-                     so R_in = R * gamma / std (its eval-mode input gradient)
+                     so R_in = R * gamma / std
     GlobalAvgPool2D  R / (H * W) at every position
     Dense            R @ W^T
     Flatten          reshape back;     Dropout: identity in eval mode
 
-The walk reads only what the forward pass recorded and writes nothing: no
-layer's ``grads`` or caches change, so a training ``backward`` afterwards is
-unaffected. With rule="gradient" it returns exactly backprop's input gradient,
-which the tests check against finite differences.
+No layer maths lives here: the walk asks each layer. It reads only what the
+forward pass recorded and writes nothing (``input_gradient`` and
+``backward_rule`` change no grads and no cache), so a training ``backward``
+afterwards is unaffected. With rule="gradient" it returns exactly backprop's
+input gradient, which the tests check against finite differences.
 
 Receptive field: a unit of layer L sees a window of the image. Walking down, a
 conv or pool with kernel k, stride s and padding p maps output rows [a, b] to
@@ -43,30 +47,33 @@ deconvnet projection of one unit is zero outside that window (tested).
 """
 import numpy as np
 
-from ..layers import (RELU_RULES, BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D,
-                      MaxPool2D, ReLU)
+from ..layers import RELU_RULES, BatchNorm2D, Conv2D, Dropout, MaxPool2D, ReLU, Residual
 
 # Layers that act on each position separately: they keep the receptive field as it is.
 POINTWISE_LAYERS = (BatchNorm2D, ReLU, Dropout)
 
 
 def feature_layers(model):
-    """{"conv1": index, ...}: for each Conv2D, the layer whose output is its feature map.
+    """{"conv1": index, ..., "block1": index, ...}: the layer whose output is a feature map.
 
-    That is the ReLU of a Conv-BN-ReLU block (the rectified maps Zeiler & Fergus
-    show), the BatchNorm or the conv itself when no ReLU follows.
+    For each Conv2D of the model, the ReLU of its Conv-BN-ReLU block (the
+    rectified maps Zeiler & Fergus show), the BatchNorm or the conv itself when
+    no ReLU follows; for each Residual block, the ReLU after it (or the block).
     """
     layers = model.layers
     names = {}
-    for index, layer in enumerate(layers):
-        if not isinstance(layer, Conv2D):
-            continue
-        end = index
-        while end + 1 < len(layers) and isinstance(layers[end + 1], (BatchNorm2D, ReLU)):
-            end += 1
-            if isinstance(layers[end], ReLU):
-                break
-        names[f"conv{len(names) + 1}"] = end
+    for kind, layer_type in (("conv", Conv2D), ("block", Residual)):
+        count = 0
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, layer_type):
+                continue
+            end = index
+            while end + 1 < len(layers) and isinstance(layers[end + 1], (BatchNorm2D, ReLU)):
+                end += 1
+                if isinstance(layers[end], ReLU):
+                    break
+            count += 1
+            names[f"{kind}{count}"] = end
     return names
 
 
@@ -108,41 +115,28 @@ def forward_to(model, x, stop):
 
 
 def pass_down(layer, signal, rule):
-    """One step of the walk: the signal at a layer's output -> the signal at its input."""
-    if isinstance(layer, ReLU):
-        return layer.backward_rule(signal, rule)
-    if isinstance(layer, MaxPool2D):
-        return layer.unpool(signal)
-    if isinstance(layer, Conv2D):
-        return layer.conv_transpose(signal)
-    if isinstance(layer, BatchNorm2D):
-        _, inv_std, training = layer.cache
-        if training:
-            raise ValueError("the backward walk needs BatchNorm2D recorded in eval mode, where "
-                             "it is a fixed affine map; run the forward pass after model.eval()")
-        return signal * (layer.params["gamma"] * inv_std)[:, None, None]
-    if isinstance(layer, GlobalAvgPool2D):
-        height, width = layer.x_shape[2:]
-        return layer.backend.xp.broadcast_to(signal[:, :, None, None] / (height * width),
-                                             layer.x_shape).copy()
-    if isinstance(layer, Dense):
-        return signal @ layer.params["W"].T
-    if isinstance(layer, Flatten):
-        return signal.reshape(layer.x_shape)
-    if isinstance(layer, Dropout):
-        return signal if layer.mask is None else signal * layer.mask
-    raise TypeError(f"the backward walk has no rule for {type(layer).__name__}")
+    """One step of the walk: the signal at a layer's output -> the signal at its input.
+
+    ``backward_rule`` is the layer's input gradient, except in a ReLU (the rule)
+    and in a Residual (its branches, walked with the rule, their signals added).
+    """
+    return layer.backward_rule(signal, rule)
 
 
 def backward_walk(model, signal, start, rule="deconvnet", trace=None):
     """Walk ``signal`` (shaped like layer ``start``'s output) down to the pixels -> (N, C, H, W).
 
-    Needs a forward pass through layer ``start`` on the same batch first.
-    ``rule`` is one of RELU_RULES. ``trace``: a list that receives
-    (index, signal from above, signal passed below) for every layer walked.
+    Needs a forward pass in eval mode through layer ``start`` on the same batch
+    first (``forward_collect`` does that). ``rule`` is one of RELU_RULES.
+    ``trace``: a list that receives (index, signal from above, signal passed
+    below) for every layer walked.
     """
     if rule not in RELU_RULES:
         raise ValueError(f"unknown rule {rule!r}: choose one of {RELU_RULES}")
+    if any(layer.training for layer in model.layers[:start + 1]):
+        # in training mode BatchNorm's statistics depend on the batch: not the fixed map a walk needs
+        raise ValueError("the backward walk needs the forward pass recorded in eval mode; "
+                         "run it after model.eval() (forward_collect does)")
     for index in range(start, -1, -1):
         below = pass_down(model.layers[index], signal, rule)
         if trace is not None:
@@ -206,15 +200,31 @@ def receptive_field(model, layer, rows, cols):
     cols may be ints or integer arrays.
     """
     index = layer_index(model, layer)
-    top, bottom = np.asarray(rows), np.asarray(rows)
-    left, right = np.asarray(cols), np.asarray(cols)
-    for below in reversed(model.layers[:index + 1]):
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    top, bottom, left, right = window_below(model.layers[:index + 1], (rows, rows, cols, cols))
+    return top, bottom + 1, left, right + 1
+
+
+def window_below(layers, window):
+    """Walk an inclusive window (top, bottom, left, right) down through ``layers`` to their input.
+
+    A conv or pool with kernel k, stride s and padding p maps rows [a, b] to
+    [a*s - p, b*s - p + k - 1]; pointwise layers keep the window; a Residual
+    sees the union of what its two branches see.
+    """
+    top, bottom, left, right = window
+    for below in reversed(layers):
         if isinstance(below, (Conv2D, MaxPool2D)):
             kernel, stride = below.kernel_size, below.stride
             padding = below.padding if isinstance(below, Conv2D) else 0
             top, bottom = top * stride - padding, bottom * stride - padding + kernel - 1
             left, right = left * stride - padding, right * stride - padding + kernel - 1
+        elif isinstance(below, Residual):
+            body = window_below(below.body, (top, bottom, left, right))
+            shortcut = window_below(below.shortcut or [], (top, bottom, left, right))
+            top, left = np.minimum(body[0], shortcut[0]), np.minimum(body[2], shortcut[2])
+            bottom, right = np.maximum(body[1], shortcut[1]), np.maximum(body[3], shortcut[3])
         elif not isinstance(below, POINTWISE_LAYERS):
             raise ValueError(f"{type(below).__name__} mixes all positions: a unit above it "
                              f"sees the whole image")
-    return top, bottom + 1, left, right + 1
+    return top, bottom, left, right

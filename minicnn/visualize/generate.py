@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import normalize
-from ..layers.im2col import array_module
-from ..evaluate import softmax
+from ..functional.arrays import array_module
+from ..functional.loss import softmax
 from .deconv import backward_walk, forward_to, logits_index
 from .images import pixel_bounds, to_uint8
 

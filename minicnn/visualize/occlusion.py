@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import normalize
-from ..evaluate import softmax
+from ..functional.loss import softmax
 from .deconv import feature_layers, forward_collect, layer_index, logits_index
 
 

@@ -1,18 +1,17 @@
-"""The figures: matplotlib (Agg, no display needed) for plots, Pillow for the GIF.
+"""The figures: matplotlib for plots, Pillow for the GIF.
 
 Every function takes host arrays and a path, writes one file and returns nothing.
+Each draws on its own ``Figure``: no pyplot state, no change of the matplotlib backend.
 How signed maps are coloured is in ``images.signed_to_unit``: mid-grey is 0 and
 each panel is scaled on its own.
 """
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.patches import Patch  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from .images import mosaic, signed_to_unit, to_unit  # noqa: E402
+from .images import mosaic, signed_to_unit, to_unit
 
 RULE_TITLES = {"gradient": "gradient (saliency)", "deconvnet": "deconvnet",
                "guided": "guided backprop"}
@@ -20,8 +19,8 @@ RULE_TITLES = {"gradient": "gradient (saliency)", "deconvnet": "deconvnet",
 
 def panel_grid(rows, columns, panel_size=1.6):
     """A figure of rows x columns axes with no ticks -> (figure, 2-d array of axes)."""
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * panel_size, rows * panel_size),
-                                squeeze=False)
+    figure = Figure(figsize=(columns * panel_size, rows * panel_size))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.ravel():
         axis.axis("off")
     return figure, axes
@@ -35,7 +34,6 @@ def save(figure, path, title=None):
         top = 1 - 0.5 / figure.get_figheight()
     figure.tight_layout(rect=(0, 0, 1, top))
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_top_projections(projections, patches, channels, path, title, features_per_row=2):
@@ -64,7 +62,7 @@ def plot_occlusion(rows, class_names, path):
     p(true class), the top label, the strongest feature map's total activation.
     """
     figure, axes = panel_grid(len(rows), 4, panel_size=2.6)
-    colours = plt.get_cmap("tab10", len(class_names))
+    colours = matplotlib.colormaps["tab10"].resampled(len(class_names))
     for (image, label, maps), axis_row in zip(rows, axes):
         height, width = image.shape[1:]
         extent = (maps.centres[1][0] - 0.5, maps.centres[1][-1] + 0.5,
@@ -107,7 +105,8 @@ def plot_feature_maps(image, maps, path, title, columns=16):
 def plot_filters(weights, path, title="first-layer filters"):
     """weights (F, 3, k, k) -> a grid of RGB filters, each scaled symmetrically around grey."""
     columns = int(np.ceil(np.sqrt(len(weights))))
-    figure, axis = plt.subplots(figsize=(6, 6))
+    figure = Figure(figsize=(6, 6))
+    axis = figure.subplots()
     axis.imshow(mosaic(signed_to_unit(weights, percentile=100), columns), interpolation="nearest")
     axis.axis("off")
     save(figure, path, title)
@@ -151,7 +150,8 @@ def plot_evolution(projections, epochs, channels, path, title):
 
 def plot_generation_history(probabilities, scores, class_names, path):
     """probabilities, scores (steps, K): p(c) and S_c of each class image, step by step."""
-    figure, (score_axis, probability_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    score_axis, probability_axis = figure.subplots(1, 2)
     for index, name in enumerate(class_names):
         score_axis.plot(scores[:, index], label=name)
         probability_axis.plot(probabilities[:, index], label=name)

@@ -78,10 +78,15 @@ def run_chunks(work, chunks):
     return results
 
 
+def chunk_ranges(count, size):
+    """range(count) cut into (start, stop) pieces of ``size`` (the last one may be shorter)."""
+    size = max(1, size)
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
 def split(count, pieces_per_thread=4):
     """range(count) cut into about THREADS * pieces_per_thread (start, stop) pieces."""
-    size = max(1, -(-count // (THREADS * pieces_per_thread)))
-    return [(start, min(start + size, count)) for start in range(0, count, size)]
+    return chunk_ranges(count, -(-count // (THREADS * pieces_per_thread)))
 
 
 def sum_in_order(shares):

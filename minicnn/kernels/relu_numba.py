@@ -1,15 +1,15 @@
-"""Fast path for ReLU (twin of ``relu_forward`` / ``relu_backward`` in minicnn/layers/activations.py).
+"""Fast path for ReLU (twin of ``relu_forward`` / ``relu_backward`` in minicnn/functional/relu.py).
 
 NumPy needs two passes over the activations for the forward (``x > 0``, then
 ``x * mask``) and runs each on one core. Here one pass reads x once and
-writes both the output and the mask, and the worker threads of threads.py
+writes both the output and the mask, and the worker threads of minicnn/runtime/threads.py
 each take a slice. The arithmetic is the same multiply by the mask, so NaN
 and -0.0 come out exactly as in NumPy.
 """
 import numpy as np
 from numba import njit
 
-from .threads import run_chunks, split
+from ..runtime.threads import run_chunks, split
 
 
 @njit(nogil=True, cache=True)
@@ -27,7 +27,7 @@ def _relu_backward_kernel(dout, mask, dx):
 
 
 def relu_forward(x):
-    """-> (out, mask): out = x * mask, mask = (x > 0)."""
+    """x: any shape -> (out, cache): out = x * mask, and the cache is mask = (x > 0)."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     mask = np.empty(x.shape, dtype=np.bool_)
@@ -41,12 +41,12 @@ def relu_forward(x):
     return out, mask
 
 
-def relu_backward(dout, mask):
-    """dx = dout * mask."""
-    dout = np.ascontiguousarray(dout)
-    dx = np.empty_like(dout)
-    flat_dout, flat_mask, flat_dx = dout.reshape(-1), np.ascontiguousarray(mask).reshape(-1), \
-        dx.reshape(-1)
+def relu_backward(dout, cache):
+    """dx = dout * mask (the cache is the forward's mask)."""
+    flat_dout = np.ascontiguousarray(dout).reshape(-1)
+    flat_mask = np.ascontiguousarray(cache).reshape(-1)
+    dx = np.empty(dout.shape, dtype=dout.dtype)
+    flat_dx = dx.reshape(-1)
 
     def backward_slice(chunk):
         start, stop = chunk

@@ -5,30 +5,16 @@
 Column p of sample n holds the C*kh*kw input values under the kernel when it
 sits at output position p. Convolution is then ``W.reshape(F, -1) @ cols``.
 
-This is the readable NumPy version, written with ``xp`` so it runs on any
-array module. Instead of gathering each window with fancy indexing, it loops
+This is the readable version, written with ``xp`` so it runs on any array
+module. Instead of gathering each window with fancy indexing, it loops
 over the kh*kw kernel *offsets* and copies one strided slice per offset: for
 offset (i, j), the pixels that kernel tap (i, j) touches across all output
 positions are exactly ``x_padded[:, :, i : i + stride*out_h : stride,
-j : j + stride*out_w : stride]``. The fast path is
-``minicnn/kernels/im2col_numba.py``. See docs/layers.md for a sketch.
+j : j + stride*out_w : stride]``. The fast paths are
+``minicnn/kernels/im2col_numba.py`` (numba backend) and the CUDA kernels of
+``minicnn/kernels/cupy_kernels.py`` (cupy backend). See docs/layers.md, section 1.
 """
-import importlib
-
-import numpy
-
-
-def array_module(array):
-    """The array module that owns ``array``: numpy, cupy, or any module with NumPy's API.
-
-    It is the top-level package that defines the array's type, so these
-    functions run unchanged on every backend (CuPy's ``get_array_module``
-    does the same for numpy and cupy only).
-    """
-    package = type(array).__module__.split(".")[0]
-    if package in ("numpy", "builtins"):  # builtins: a Python scalar or list
-        return numpy
-    return importlib.import_module(package)
+from .arrays import array_module
 
 
 def conv_output_size(size, kernel, stride, padding):

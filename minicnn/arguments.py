@@ -1,0 +1,59 @@
+"""argparse types that refuse a bad number on the command line, before any data loads.
+
+    parser.add_argument("--epochs", type=integer(at_least=1))
+    parser.add_argument("--lr", type=number(greater_than=0))
+    parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1))
+
+A bad value stops the command at once with argparse's usage message and exit
+status 2, naming the option, the rule and the value:
+
+    error: argument --epochs: must be an integer >= 1, got 0
+
+``number`` never takes NaN or infinity (``float("nan")`` parses, and passes
+every comparison check written the wrong way round).
+"""
+import argparse
+import math
+
+
+def integer(at_least=None, at_most=None):
+    """An argparse type: an integer within the bounds given."""
+    rule = "an integer" + bounds(at_least=at_least, at_most=at_most)
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if (at_least is not None and value < at_least) or (at_most is not None and value > at_most):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {value}")
+        return value
+    return parse
+
+
+def number(at_least=None, greater_than=None, less_than=None, at_most=None):
+    """An argparse type: a finite float within the bounds given."""
+    rule = "a finite number" + bounds(at_least=at_least, greater_than=greater_than,
+                                      less_than=less_than, at_most=at_most)
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        inside = (math.isfinite(value)
+                  and (at_least is None or value >= at_least)
+                  and (greater_than is None or value > greater_than)
+                  and (less_than is None or value < less_than)
+                  and (at_most is None or value <= at_most))
+        if not inside:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+    return parse
+
+
+def bounds(**limits):
+    """The bounds as text, e.g. ' >= 0 and < 1' for at_least=0, less_than=1 (None: no bound)."""
+    signs = {"at_least": ">=", "greater_than": ">", "less_than": "<", "at_most": "<="}
+    parts = [f"{signs[name]} {limit}" for name, limit in limits.items() if limit is not None]
+    return (" " + " and ".join(parts)) if parts else ""

@@ -1,0 +1,225 @@
+"""Checks on what a checkpoint holds, made before anything is built or replaced from it.
+
+A checkpoint is data from disk: maybe hand-edited, maybe from a run that
+diverged, maybe hostile. ``Sequential.from_checkpoint`` and ``Sequential.load``
+run these checks first, so a bad file gets one CheckpointError naming the file
+and the entry at fault, never a traceback from deep inside a layer, and the
+model is left as it was.
+
+    JSON entries   architecture, meta, rng_state, optimizer: valid JSON of the
+                   right kind (a list of layers, dicts)
+    architecture   each layer a {"type": <a minicnn layer>, "config": {...}}
+                   whose config its constructor accepts
+    shapes         each layer's parameter and buffer shapes, computed from its
+                   config *without allocating anything* (``declared_shapes``),
+                   equal the stored arrays' shapes. A 2 MB file whose
+                   architecture names Dense(10**6, 10**6) is refused here,
+                   before the 4 TB weight matrix is allocated.
+    arrays         floating-point numbers (not strings), all finite: a diverged
+                   run's NaN weights are refused, not silently scored
+    optimizer      its type, step count and hyperparameters, and one finite
+                   slot per parameter, shaped like it
+"""
+import inspect
+import json
+import math
+
+import numpy as np
+
+from . import layers as layer_module
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or made for another architecture."""
+
+
+def json_entry(arrays, key, path, kind):
+    """The JSON value stored under ``key``, which must be a ``kind`` (list or dict)."""
+    if key not in arrays:
+        raise CheckpointError(f"checkpoint {path} has no {key} entry")
+    stored = arrays[key]
+    if stored.shape != () or stored.dtype.kind != "U":
+        raise CheckpointError(f"checkpoint {path}: its {key} entry must be one JSON string, "
+                              f"got a {stored.dtype} array of shape {stored.shape}")
+    try:
+        value = json.loads(str(stored))
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"checkpoint {path}: its {key} entry is not valid JSON "
+                              f"({error})") from None
+    if not isinstance(value, kind):
+        raise CheckpointError(f"checkpoint {path}: its {key} entry must be a JSON "
+                              f"{'list' if kind is list else 'object'}, got {type(value).__name__}")
+    return value
+
+
+# --- the architecture --------------------------------------------------------------
+
+def check_architecture(architecture, path):
+    """Every layer a {"type": str, "config": dict}; raises CheckpointError."""
+    if not architecture:
+        raise CheckpointError(f"checkpoint {path}: its architecture lists no layers")
+    for index, spec in enumerate(architecture):
+        check_description(spec, f"checkpoint {path}: layer {index}")
+
+
+def check_description(spec, where):
+    """One layer's description must be {"type": str, "config": dict}; raises CheckpointError."""
+    if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)
+            and isinstance(spec.get("config"), dict)):
+        raise CheckpointError(f'{where} must be {{"type": <layer name>, "config": {{...}}}}, '
+                              f"got {spec!r}")
+
+
+def check_buildable(architecture, arrays, path):
+    """Before ``Sequential.from_architecture`` builds anything: each layer type is a minicnn
+    layer, its constructor accepts the config, and the shapes the configs declare are the
+    shapes of the stored arrays. Raises CheckpointError."""
+    check_architecture(architecture, path)
+    expected = {}
+    for index, spec in enumerate(architecture):
+        for owned, shape in declared_arrays(spec, f"checkpoint {path}: layer {index}").items():
+            store, name = owned.split(".", 1)       # "param.W" -> the file's "param.<index>.W"
+            expected[f"{store}.{index}.{name}"] = shape
+    for key, shape in expected.items():
+        if key not in arrays:
+            raise CheckpointError(f"checkpoint {path} has no {key}, which its architecture declares")
+        if tuple(arrays[key].shape) != shape:
+            raise CheckpointError(f"checkpoint {path}: its architecture declares {key} of shape "
+                                  f"{shape}, the file holds shape {tuple(arrays[key].shape)}")
+    undeclared = sorted(key for key in arrays if key.split(".")[0] in ("param", "buffer")
+                        and key not in expected)
+    if undeclared:
+        raise CheckpointError(f"checkpoint {path} holds {', '.join(undeclared)}, which its "
+                              "architecture does not declare")
+
+
+def declared_arrays(spec, where):
+    """{"param.W": shape, ...} of the layer one description names, checked as it goes: a
+    minicnn layer type whose constructor takes the config (a container's inner layers too)."""
+    layer_type, config = spec["type"], spec["config"]
+    if layer_type not in PARAMETER_SHAPES:
+        raise CheckpointError(f"{where}: unknown layer type {layer_type!r} (known: "
+                              f"{', '.join(sorted(PARAMETER_SHAPES))})")
+    try:
+        inspect.signature(getattr(layer_module, layer_type)).bind(**config)
+    except TypeError as error:
+        raise CheckpointError(f"{where}: {layer_type} cannot take the arguments {config}: "
+                              f"{error}") from None
+    return PARAMETER_SHAPES[layer_type](config, where)
+
+
+def size_field(config, name, where):
+    """An integer field of a layer config, as used in a shape."""
+    value = config.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise CheckpointError(f"{where}: {name} must be an integer, got {value!r}")
+    return value
+
+
+def conv2d_shapes(config, where):
+    out_channels, in_channels, kernel_size = (size_field(config, name, where) for name in
+                                              ("out_channels", "in_channels", "kernel_size"))
+    shapes = {"param.W": (out_channels, in_channels, kernel_size, kernel_size)}
+    if config.get("bias", True):
+        shapes["param.b"] = (out_channels,)
+    return shapes
+
+
+def dense_shapes(config, where):
+    in_features, out_features = (size_field(config, name, where)
+                                 for name in ("in_features", "out_features"))
+    return {"param.W": (in_features, out_features), "param.b": (out_features,)}
+
+
+def batchnorm_shapes(config, where):
+    channels = (size_field(config, "num_features", where),)
+    return {"param.gamma": channels, "param.beta": channels,
+            "buffer.running_mean": channels, "buffer.running_var": channels}
+
+
+def no_arrays(config, where):
+    return {}
+
+
+def residual_shapes(config, where):
+    """The arrays of the layers inside, by path: "param.body.0.W", "buffer.shortcut.1.running_var"."""
+    shapes = {}
+    for branch in ("body", "shortcut"):
+        specs = config.get(branch)
+        if specs is None and branch == "shortcut":
+            continue                                # the identity
+        if not isinstance(specs, list) or not specs:
+            raise CheckpointError(f"{where}: Residual {branch} must be a non-empty list of "
+                                  f"layer descriptions, got {specs!r}")
+        for index, spec in enumerate(specs):
+            inner = f"{where}, {branch} layer {index}"
+            check_description(spec, inner)
+            for owned, shape in declared_arrays(spec, inner).items():
+                store, name = owned.split(".", 1)
+                shapes[f"{store}.{branch}.{index}.{name}"] = shape
+    return shapes
+
+
+# The parameter and buffer shapes ("param.W", "buffer.running_var", ...) each minicnn layer
+# type owns, from its config alone. A test holds this table equal to what the layers build.
+PARAMETER_SHAPES = {
+    "Conv2D": conv2d_shapes, "Dense": dense_shapes, "BatchNorm2D": batchnorm_shapes,
+    "MaxPool2D": no_arrays, "GlobalAvgPool2D": no_arrays, "ReLU": no_arrays,
+    "Flatten": no_arrays, "Dropout": no_arrays, "SoftmaxCrossEntropy": no_arrays,
+    "Residual": residual_shapes,
+}
+
+
+# --- the arrays --------------------------------------------------------------------
+
+def check_array(arrays, key, shape, path):
+    """The stored array ``key``: present, of ``shape``, floating point and finite."""
+    if key not in arrays:
+        raise CheckpointError(f"checkpoint {path} has no {key}")
+    value = arrays[key]
+    if tuple(value.shape) != tuple(shape):
+        raise CheckpointError(f"checkpoint {path}: {key} has shape {value.shape}, "
+                              f"the model expects {tuple(shape)}")
+    if value.dtype.kind != "f":
+        raise CheckpointError(f"checkpoint {path}: {key} holds {value.dtype} values, "
+                              "not floating-point numbers")
+    bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+    if bad:
+        raise CheckpointError(f"checkpoint {path}: {key} holds {bad} non-finite values "
+                              "(NaN or infinity): the run that saved it diverged. Use a "
+                              "checkpoint from before it did.")
+    return value
+
+
+def check_optimizer_state(config, arrays, optimizer, params, path):
+    """The optimizer entry ``config`` (type, steps, hyperparameters) and its slot arrays,
+    stored as "optimizer.<slot>.<param key>" and shaped like the parameter."""
+    name = type(optimizer).__name__
+    if config.get("type") != name:
+        raise CheckpointError(f"checkpoint {path} holds the state of a {config.get('type')!r} "
+                              f"optimizer, not of {name}")
+    steps = config.get("steps")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise CheckpointError(f"checkpoint {path}: optimizer steps must be an integer >= 0, "
+                              f"got {steps!r}")
+    hyperparameters = {key: value for key, value in config.items() if key not in ("type", "steps")}
+    if set(hyperparameters) != set(optimizer.hyperparameters()):
+        raise CheckpointError(f"checkpoint {path}: {name} has the hyperparameters "
+                              f"{sorted(optimizer.hyperparameters())}, the file names "
+                              f"{sorted(hyperparameters)}")
+    for key, value in hyperparameters.items():
+        expected_kind = type(optimizer.hyperparameters()[key])
+        if expected_kind is bool:
+            fine = isinstance(value, bool)
+        else:
+            fine = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value))
+        if not fine:
+            raise CheckpointError(f"checkpoint {path}: optimizer {key} is {value!r}")
+    for key in arrays:
+        if key.startswith("optimizer."):
+            param_key = key.split(".", 2)[-1]
+            if param_key not in params:
+                raise CheckpointError(f"checkpoint {path}: {key} belongs to no parameter "
+                                      "of the model")
+            check_array(arrays, key, params[param_key].shape, path)

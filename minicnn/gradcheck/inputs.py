@@ -1,0 +1,181 @@
+"""Inputs that expose bugs: kink-free values, and a standard sweep of cases per operation.
+
+A gradient check proves only what its inputs exercise. Classic bugs hide at
+easy inputs: col2im with ``=`` instead of ``+=`` is right when windows do not
+overlap, a missing 1/N is right at N = 1, a forgotten gamma is right at
+gamma = 1. The sweeps below always include the hard cases: overlapping pooling
+(stride < kernel), strided and padded convolutions, non-square inputs, N > 1,
+bias != 0 and gamma != 1.
+
+Each case fits the CS231n-style pairs ``<operation>_forward(*args, **kwargs)
+-> (out, cache)`` and ``<operation>_backward(dout, cache)``, with backward
+returning the gradients of ``args[i]`` for i in ``case.wrt``:
+
+    for case in standard_cases("conv2d"):
+        report = case.check(conv2d_forward, conv2d_backward)
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .checks import check_forward, check_functions
+
+
+def distinct_values(rng, shape):
+    """Random inputs away from every kink: no ties, no zeros, values in [-2, 2].
+
+    The magnitudes 2/size, 4/size, ..., 2 in random order, each with a random
+    sign. Two values differ by at least 2/size and none is nearer 0 than that:
+    for up to 100,000 values, more than the 2h = 2e-5 that a central
+    difference needs (no max-pool ties, no ReLU kink).
+    """
+    size = int(np.prod(shape))
+    magnitudes = rng.permutation(size) + 1.0
+    signs = rng.choice([-1.0, 1.0], size)
+    return (signs * magnitudes * 2 / size).reshape(shape)
+
+
+@dataclass(eq=False)
+class Case:
+    """One input of an operation: ``forward(*args, **kwargs)``; ``wrt`` lists the positions of
+    ``args`` that backward returns gradients for (0 is x)."""
+    operation: str
+    description: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    wrt: tuple = (0,)
+
+    def check(self, forward_fn, backward_fn, **options):
+        """check_functions on this case (options: h, seed, tolerance, strict, max_coordinates)."""
+        return check_functions(forward_fn, backward_fn, *self.args, wrt=self.wrt, **options,
+                               **self.kwargs)
+
+    def check_forward(self, student_fn, reference_fn, **options):
+        """check_forward of a student's forward against a reference's, on this case."""
+        return check_forward(student_fn, reference_fn, *self.args, **options, **self.kwargs)
+
+    def __str__(self):
+        return f"{self.operation}: {self.description}"
+
+
+# The sweeps, as data. Each row is one case; what it is there to expose is on its right.
+SWEEPS = {
+    "conv2d": [
+        # x shape (N, C, H, W), filters, kernel, stride, padding, bias
+        ((2, 3, 6, 5), 4, 3, 1, 1, True),    # N > 1, padded, non-square, overlapping windows
+        ((2, 2, 7, 6), 3, 3, 2, 1, True),    # strided and padded, windows still overlap
+        ((1, 2, 6, 6), 2, 2, 2, 0, True),    # stride == kernel: no overlap (N = 1)
+        ((3, 2, 5, 7), 3, 3, 1, 0, False),   # no bias: its gradient must be None
+    ],
+    "maxpool": [
+        # x shape, kernel_size, stride
+        ((2, 3, 6, 5), 2, 2),                # non-square, a leftover column that no window sees
+        ((2, 2, 7, 6), 3, 2),                # overlapping windows: a pixel can win two
+        ((1, 2, 5, 4), 2, 1),                # overlapping, stride 1 (N = 1)
+    ],
+    "relu": [
+        # x shape (distinct values: none within h of the kink at 0)
+        ((2, 3, 4, 5),),
+        ((3, 7),),                           # any shape, not only images
+    ],
+    "dense": [
+        # N, in features, out features
+        (4, 5, 3),                           # N > 1, non-square weight
+        (3, 4, 4),                           # square weight: a transposed W runs silently
+        (1, 3, 2),                           # N = 1
+    ],
+    "dropout": [
+        # x shape, p (the keep mask is drawn here, seeded)
+        ((3, 2, 4, 4), 0.3),
+        ((5, 6), 0.5),
+    ],
+    "batchnorm": [
+        # x shape, training (batch statistics) or eval (fixed mean and var)
+        ((2, 3, 4, 5), True),                # N > 1, gamma != 1, beta != 0, mean != 0
+        ((1, 2, 3, 4), True),                # N = 1: the statistics run over H and W too
+        ((3, 2, 3, 3), False),               # eval: mean and var are constants
+    ],
+    "global_avg_pool": [
+        # x shape
+        ((2, 3, 4, 5),),                     # non-square: 1/(H*W), not 1/H^2
+        ((1, 2, 3, 3),),
+    ],
+    "softmax_cross_entropy": [
+        # N, classes
+        (1, 3),                              # N = 1: a missing 1/N hides here
+        (6, 10),
+        (4, 5),
+    ],
+}
+OPERATIONS = tuple(SWEEPS)
+
+
+def standard_cases(operation, seed=0):
+    """The sweep of ``operation`` (one of OPERATIONS) as a list of Cases, with fresh arrays
+    drawn from ``seed``."""
+    if operation not in SWEEPS:
+        raise ValueError(f"no standard cases for {operation!r}: choose one of {OPERATIONS}")
+    rng = np.random.default_rng(seed)
+    build = _BUILDERS[operation]
+    return [build(rng, *row) for row in SWEEPS[operation]]
+
+
+def _conv2d(rng, shape, filters, kernel, stride, padding, bias):
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((filters, shape[1], kernel, kernel)) / kernel
+    b = rng.standard_normal(filters) if bias else None
+    description = (f"x {shape}, {filters} filters {kernel}x{kernel}, stride {stride}, "
+                   f"padding {padding}" + ("" if bias else ", no bias"))
+    return Case("conv2d", description, (x, weight, b), {"stride": stride, "padding": padding},
+                wrt=(0, 1, 2))
+
+
+def _maxpool(rng, shape, kernel_size, stride):
+    return Case("maxpool", f"x {shape}, kernel {kernel_size}, stride {stride}",
+                (distinct_values(rng, shape),), {"kernel_size": kernel_size, "stride": stride})
+
+
+def _relu(rng, shape):
+    return Case("relu", f"x {shape}", (distinct_values(rng, shape),))
+
+
+def _dense(rng, batch, features_in, features_out):
+    x = rng.standard_normal((batch, features_in))
+    weight = rng.standard_normal((features_in, features_out)) / np.sqrt(features_in)
+    return Case("dense", f"x ({batch}, {features_in}), weight ({features_in}, {features_out})",
+                (x, weight, rng.standard_normal(features_out)), wrt=(0, 1, 2))
+
+
+def _dropout(rng, shape, p):
+    x = rng.standard_normal(shape)
+    keep = rng.random(shape) >= p
+    return Case("dropout", f"x {shape}, p {p}", (x, p, keep), wrt=(0,))
+
+
+def _batchnorm(rng, shape, training):
+    channels = shape[1]
+    x = rng.standard_normal(shape) * 2 + 1
+    gamma = rng.uniform(0.5, 1.5, channels)
+    beta = rng.standard_normal(channels)
+    if training:
+        return Case("batchnorm", f"x {shape}, training", (x, gamma, beta), wrt=(0, 1, 2))
+    statistics = {"mean": rng.standard_normal(channels), "var": rng.uniform(0.5, 2.0, channels)}
+    return Case("batchnorm", f"x {shape}, eval (fixed mean and var)", (x, gamma, beta),
+                statistics, wrt=(0, 1, 2))
+
+
+def _global_avg_pool(rng, shape):
+    return Case("global_avg_pool", f"x {shape}", (rng.standard_normal(shape),))
+
+
+def _softmax_cross_entropy(rng, batch, classes):
+    # unit-scale logits: probabilities near 1e-8 would put their gradient entries at round-off
+    logits = rng.standard_normal((batch, classes))
+    labels = rng.integers(0, classes, batch)
+    return Case("softmax_cross_entropy", f"logits ({batch}, {classes})", (logits, labels),
+                wrt=(0,))
+
+
+_BUILDERS = {"conv2d": _conv2d, "maxpool": _maxpool, "relu": _relu, "dense": _dense,
+             "dropout": _dropout, "batchnorm": _batchnorm, "global_avg_pool": _global_avg_pool,
+             "softmax_cross_entropy": _softmax_cross_entropy}
