@@ -1,5 +1,5 @@
 """Imports flow one way: functional <- kernels <- backend <- layers <- models <- train / evaluate /
-visualize <- the command line. No cycle among the package's files, imports inside functions included."""
+visualize / course <- the command line. No cycle among the package's files, imports inside functions included."""
 import ast
 
 import pytest
@@ -16,7 +16,8 @@ LAYERS = [
     ("models, optimizers, data, gradient checks", ["minicnn.models", "minicnn.optim",
                                                    "minicnn.data", "minicnn.gradcheck"]),
     ("ready-made networks", ["minicnn.architectures"]),
-    ("the main job", ["minicnn.train", "minicnn.evaluate", "minicnn.visualize"]),
+    ("the main job, and the course kit", ["minicnn.train", "minicnn.evaluate",
+                                          "minicnn.visualize", "minicnn.course"]),
     ("the command line", ["minicnn.__main__", "minicnn"]),
 ]
 
