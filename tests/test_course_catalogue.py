@@ -108,7 +108,7 @@ CATALOGUE = [
         {"dx"}, hidden=lambda case: case.args[0].shape[2] == case.args[0].shape[3]),
     # relu.py
     bug("relu forward overwrites its input", "relu.py", "relu_forward",
-        [("    return x * mask, mask", "    x *= mask   # BUG: the caller's x\n    return x, mask")],
+        [("    return x * mask, mask", "    x *= mask   # BUG: in place\n    return x, mask")],
         {"x"}),
     bug("relu backward uses the sign wrongly", "relu.py", "relu_backward",
         # the out >= 0 bug: every entry passes the test, as out is never negative
