@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from minicnn.__main__ import main
-from minicnn.course import (EXERCISES, KitError, SubmissionError, csv_table, find_submissions,
-                            grade, grade_in_process, gradescope, skeleton_source,
+from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
+                            find_submissions, grade, grade_in_process, gradescope, skeleton_source,
                             summary, text_report, write_kit)
 from minicnn.course.exercises import FILES, GIVEN, LEFT_OUT, SOURCE_FOLDER, exercises_in
 from minicnn.gradcheck import SWEEPS
@@ -261,9 +261,11 @@ def test_the_text_report_gives_points_the_first_failure_in_full_and_a_total(grad
     assert report[4] == "      FAIL on x (2, 3, 6, 5), kernel 3x3, stride 1, padding 1:"
     assert report[5] == "        gradient check of minicnn's im2col with your col2im:"
     assert report[6].startswith("          dx: worst at index (")
-    assert report[7] == ("      also FAIL on x (2, 2, 7, 6), kernel 3x3, stride 2, padding 1; "
-                         "x (2, 2, 5, 6), kernel 2x3, stride 1, padding 0: dx")
-    assert report[-1] == "  total: 6.25 / 10"
+    assert report[7:] == [
+        "      also FAIL on x (2, 2, 7, 6), kernel 3x3, stride 2, padding 1; x (2, 2, 5, 6), "
+        "kernel 2x3, stride 1, padding 0: dx",
+        "      passes on x (1, 2, 6, 6), kernel 2x2, stride 2, padding 0",
+        "  total: 6.25 / 10"]
 
 
 def test_gradescope_json_and_the_gradebook(graded_col2im_bug):
@@ -275,10 +277,14 @@ def test_gradescope_json_and_the_gradebook(graded_col2im_bug):
     rows = list(csv.reader(csv_table([("bob", graded_col2im_bug)]).splitlines()))
     assert rows[0] == ["submission", "score", "max_score"] + [e.function for e in EXERCISES]
     assert rows[1][:5] == ["bob", "6.25", "10", "5", "1.25"] and rows[1][5:] == [""] * 18
-    assert summary([("bob", graded_col2im_bug), ("al", graded_col2im_bug[:1])]).splitlines() == [
-        "summary: 2 submissions",
-        "  bob    6.25 / 10   lost points: col2im 1.25/5",
-        "  al     5.00 / 5"]
+    nothing = [FunctionResult(each, error="no relu.py") for each in EXERCISES[:6]]
+    assert summary([("bob", graded_col2im_bug), ("al", graded_col2im_bug[:1]),
+                    ("erin", nothing)]).splitlines() == [
+        "summary: 3 submissions",
+        "  bob     6.25 / 10   lost points: col2im 1.25/5",
+        "  al      5.00 / 5",
+        "  erin    0.00 / 44   lost points: im2col 0.00/5, col2im 0.00/5, conv2d_forward 0.00/7, "
+        "conv2d_backward 0.00/15, and 2 more"]
 
 
 # --- the commands -------------------------------------------------------------------------------

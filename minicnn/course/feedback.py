@@ -9,6 +9,8 @@ import io
 
 from .exercises import EXERCISES
 
+SUMMARY_FUNCTIONS = 4   # a summary line names at most this many functions that lost points
+
 
 def total(results):
     """(points scored, points possible)."""
@@ -18,8 +20,8 @@ def total(results):
 
 def function_feedback(result):
     """What a student reads about one function, as lines: how many cases pass, the first
-    failing case in full (each failed check, each wrong tensor with its detail and hint), and
-    the other failing cases in one line each."""
+    failing case in full (each failed check, each wrong tensor with its detail and hint), the
+    other failing cases grouped by what failed, and the cases that pass, if some fail."""
     if result.error:
         return [f"not graded: {result.error}"]
     lines = [f"{result.passed_cases} of {len(result.cases)} cases pass"]
@@ -38,6 +40,8 @@ def function_feedback(result):
                 ", ".join(name for _, failures in case.failures for name in failures))
         others.setdefault(what, []).append(case.case)
     lines += [f"also FAIL on {'; '.join(cases)}: {what}" for what, cases in others.items()]
+    if failing and result.passed_cases:   # where a latent bug hides is a clue
+        lines.append("passes on " + "; ".join(case.case for case in result.cases if case.passed))
     return "\n".join(lines).split("\n")
 
 
@@ -76,6 +80,8 @@ def summary(graded):
         scored, possible = total(results)
         lost = [f"{result.exercise.function} {result.score:.2f}/{result.exercise.points:g}"
                 for result in results if result.score < result.exercise.points]
+        if len(lost) > SUMMARY_FUNCTIONS:   # the report above has them all
+            lost[SUMMARY_FUNCTIONS:] = [f"and {len(lost) - SUMMARY_FUNCTIONS} more"]
         lines.append(f"  {name:<{width}}  {scored:6.2f} / {possible:g}"
                      + (f"   lost points: {', '.join(lost)}" if lost else ""))
     return "\n".join(lines)
