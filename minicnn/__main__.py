@@ -75,7 +75,7 @@ def exercises_command(arguments):
         return 2
     folder = pathlib.Path(arguments.folder)
     skeleton = [path for path in written if path.parent.name == "functional"]
-    print(f"wrote the exercises to {folder}: README.md, pytest.ini, tests/test_exercises.py and "
+    print(f"wrote the exercises to {folder}: README.md, pytest.ini, test_exercises.py and "
           f"functional/ ({len(skeleton)} files; {len(course.EXERCISES)} functions to write, "
           f"{sum(exercise.points for exercise in course.EXERCISES):g} points)")
     print(f"students read {folder / 'README.md'} and check themselves with `pytest` in "

@@ -101,7 +101,7 @@ def test_write_kit_refuses_a_folder_with_something_in_it_unless_forced(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
     assert (tmp_path / "functional" / "relu.py").read_text() == skeleton_source("relu.py")
     assert {path.relative_to(tmp_path).as_posix() for path in written} == {
-        "README.md", "pytest.ini", "tests/test_exercises.py", "functional/__init__.py",
+        "README.md", "pytest.ini", "test_exercises.py", "functional/__init__.py",
         *(f"functional/{file}" for file in FILES)}
 
 
@@ -294,7 +294,7 @@ def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, cap
     out = capsys.readouterr().out
     assert "(10 files; 20 functions to write, 100 points)" in out
     assert main(["exercises", str(tmp_path / "kit")]) == 2
-    assert "is not empty (it holds README.md, functional, pytest.ini, tests)" in \
+    assert "is not empty (it holds README.md, functional, pytest.ini, test_exercises.py)" in \
         capsys.readouterr().err
     assert main(["exercises", str(tmp_path / "kit"), "--force"]) == 0
 

@@ -3,7 +3,7 @@
     DIR/README.md                  what to write, the rules, how to check, how it is graded
     DIR/pytest.ini
     DIR/functional/*.py            minicnn/functional's files with the exercises blanked
-    DIR/tests/test_exercises.py    the checks the grader runs, one test per function and case
+    DIR/test_exercises.py          the checks the grader runs, one test per function and case
 """
 import pathlib
 import string
@@ -19,9 +19,9 @@ class KitError(Exception):
 
 def kit_files():
     """{path inside the kit: text}."""
-    files = {"README.md": readme(), "pytest.ini": "[pytest]\ntestpaths = tests\n",
+    files = {"README.md": readme(), "pytest.ini": "[pytest]\ntestpaths = test_exercises.py\n",
              "functional/__init__.py": package_docstring(),
-             "tests/test_exercises.py": (TEMPLATES / "student_tests.py").read_text("utf-8")}
+             "test_exercises.py": (TEMPLATES / "student_tests.py").read_text("utf-8")}
     files.update({f"functional/{file}": skeleton_source(file) for file in FILES})
     return files
 

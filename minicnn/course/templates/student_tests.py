@@ -14,7 +14,7 @@ import pytest
 from minicnn.course import EXERCISES, exercise_reports, load_function
 from minicnn.gradcheck import standard_cases
 
-YOUR_FILES = pathlib.Path(__file__).resolve().parent.parent / "functional"
+YOUR_FILES = pathlib.Path(__file__).resolve().parent / "functional"
 CASES = [(exercise, case) for exercise in EXERCISES
          for case in standard_cases(exercise.operation)]
 
