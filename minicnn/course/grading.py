@@ -14,7 +14,7 @@ that raises fails with the error and the student's line it came from; a file
 that cannot be imported or lacks the function scores 0 for that function and
 leaves the others alone (minicnn.course.submission loads each file on its own).
 
-This runs the student's code in this process. ``minicnn.course.worker.grade``
+This runs the student's code in this process. ``minicnn.course.runner.grade``
 runs it in a child process instead, with a time limit per function.
 """
 import warnings
@@ -134,5 +134,5 @@ def grade_function(package, exercise):
 
 def grade_in_process(package, exercises=EXERCISES):
     """[FunctionResult] for each exercise, the student's code run in this process (no time
-    limit: see minicnn.course.worker.grade)."""
+    limit: see minicnn.course.runner.grade)."""
     return [grade_function(package, exercise) for exercise in exercises]
