@@ -1,28 +1,35 @@
-"""Command line: evaluate a checkpoint, ask it about photos, export it.
+"""Command line: ``python -m minicnn evaluate | predict | export | exercises | grade``.
 
-    python -m minicnn evaluate --checkpoint CKPT --data DIR [--split SPLIT] [--json]
-    python -m minicnn predict --checkpoint CKPT PATH... [--top K] [--json] [--explain OUT_DIR]
-    python -m minicnn export --checkpoint CKPT [--onnx OUT.onnx] [--torch OUT.pt]
-
-evaluate: DIR is a folder of class folders (for example a ``test/`` split). A
-dataset root holding split folders (train/ and test/) needs ``--split`` to say
-which one to score: scoring train/ by accident would report the images the
-model learned from. The report names the folder it scored.
-predict: PATH is an image file or a folder, searched recursively (minicnn/predict.py).
-export: ONNX takes plain pixels, PyTorch takes normalised input (minicnn/interop/).
+    evaluate --checkpoint CKPT --data DIR [--split NAME] [--json]
+        DIR is a folder of class folders (for example a ``test/`` split). A
+        dataset root holding split folders (train/ and test/) needs ``--split``
+        to say which one to score: scoring train/ by accident would report the
+        images the model learned from. The report names the folder it scored.
+    predict --checkpoint CKPT PATH... [--top K] [--json] [--explain OUT_DIR]
+        the top classes of image files, or of every image in folders (searched
+        recursively; minicnn/predict.py). Exit status 1 if one could not be read.
+    export --checkpoint CKPT [--onnx OUT.onnx] [--torch OUT.pt]
+        ONNX takes plain pixels, PyTorch normalised input (minicnn/interop/).
+    exercises DIR [--force]
+        write the course's exercises (minicnn.course): a skeleton of
+        minicnn/functional, a README for students, their tests.
+    grade DIR [--json] [--csv FILE] [--only NAME ...] [--timeout S]
+        grade a student's functions, or a folder of submissions (one per subfolder).
 
 Reports go to stdout; with ``--json`` stdout holds exactly one JSON value and
-every progress message goes to stderr. Exit status: 0 done, 1 some input could
-not be read (predict), 2 bad arguments, checkpoint or data.
+every progress message goes to stderr.
 """
 import argparse
 import json
 import os
+import pathlib
 import sys
 
 import numpy as np
 
-from .arguments import integer
+from . import course
+from .arguments import integer, number
+from .atomic import atomic_write_text
 from .backend import BACKEND_NAMES, BackendUnavailable, command_line_backend
 from .data.sources import KNOWN_SPLIT_NAMES
 
@@ -83,6 +90,51 @@ def choose_split(arguments):
                         f"say which split to score with --split, e.g. --split {example}, or pass "
                         "the split folder itself as --data")
     return "train"   # --data is a split folder, which load_dataset reads whatever the name
+
+
+def exercises_command(arguments):
+    try:
+        written = course.write_kit(arguments.folder, force=arguments.force)
+    except course.KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    folder = pathlib.Path(arguments.folder)
+    skeleton = [path for path in written if path.parent.name == "functional"]
+    print(f"wrote the exercises to {folder}: README.md, pytest.ini, test_exercises.py and "
+          f"functional/ ({len(skeleton)} files; {len(course.EXERCISES)} functions to write, "
+          f"{sum(exercise.points for exercise in course.EXERCISES):g} points)")
+    print(f"students read {folder / 'README.md'} and check themselves with `pytest` in "
+          f"{folder}; grade with `python -m minicnn grade {folder}`")
+    return 0
+
+
+def grade_command(arguments):
+    try:
+        submissions = course.find_submissions(arguments.folder)
+    except course.SubmissionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    several = not course.is_submission(arguments.folder)
+    exercises = [exercise for exercise in course.EXERCISES
+                 if not arguments.only or exercise.function in arguments.only]
+    graded = []
+    for index, (name, package) in enumerate(submissions, start=1):
+        if several:
+            print(f"grading {name} ({index} of {len(submissions)})", file=sys.stderr, flush=True)
+        results = course.grade(package, exercises, timeout=arguments.timeout)
+        graded.append((name, results))
+        if not arguments.json:
+            print(course.text_report(name, results) + "\n", flush=True)
+        if arguments.csv:   # rewritten after each submission: an interruption keeps the rest
+            atomic_write_text(arguments.csv, course.csv_table(graded))
+    if arguments.json and several:
+        print(json.dumps({"submissions": [dict(name=name, **course.gradescope(results))
+                                          for name, results in graded]}, indent=2))
+    elif arguments.json:
+        print(json.dumps(course.gradescope(graded[0][1]), indent=2))
+    elif several:
+        print(course.summary(graded))
+    return 0
 
 
 def predict_command(arguments):
@@ -160,8 +212,9 @@ def export_onnx_file(classifier, path, flip_average):
         return "\n".join(lines + [f"not run in onnxruntime: {error}"])
     reference = predict_logits(classifier.model, pixels, classifier.mean, classifier.std,
                                flip_average=flip_average)
-    lines.append(f"onnxruntime agrees with minicnn to {relative_difference(onnx_logits, reference):.1e} "
-                 f"(largest logit difference / largest logit, {CHECK_IMAGES} random images)")
+    agreement = relative_difference(onnx_logits, reference)
+    lines.append(f"onnxruntime agrees with minicnn to {agreement:.1e} (largest logit difference / "
+                 f"largest logit, {CHECK_IMAGES} random images)")
     return "\n".join(lines)
 
 
@@ -202,13 +255,40 @@ def main(argv=None):
     evaluate.add_argument("--batch-size", type=integer(at_least=1), default=256)
     add_predict_parser(commands)
     add_export_parser(commands)
+    exercises = commands.add_parser(
+        "exercises", help="write the course's exercises: minicnn/functional with blanks, a "
+                          "README and tests for students")
+    exercises.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    exercises.add_argument("--force", action="store_true",
+                           help="write into a folder that is not empty, overwriting the kit's "
+                                "files there (a student's work in functional/ included)")
+    grade = commands.add_parser(
+        "grade", help="grade a student's functions, or a folder of submissions",
+        description="Grade the functions of a submission on the standard sweeps of "
+                    "minicnn.gradcheck, each beside minicnn's other function of its pair. "
+                    "DIR is one submission (DIR/functional/*.py, or the files in DIR itself), "
+                    "or a folder with one submission per subfolder. This runs the students' "
+                    "code, as every autograder does, in a child process with a time limit per "
+                    "function but with your rights: grade code you do not trust inside a "
+                    "container or a virtual machine.")
+    grade.add_argument("folder", metavar="DIR")
+    grade.add_argument("--json", action="store_true",
+                       help="print one JSON object: Gradescope's results.json for one "
+                            "submission, {\"submissions\": [...]} for a folder")
+    grade.add_argument("--csv", metavar="FILE", type=pathlib.Path,
+                       help="also write a gradebook: one row per submission, each function's "
+                            "points")
+    grade.add_argument("--only", nargs="+", metavar="FUNCTION",
+                       choices=[exercise.function for exercise in course.EXERCISES],
+                       help="grade only these functions (default: all)")
+    grade.add_argument("--timeout", type=number(greater_than=0), default=course.DEFAULT_TIMEOUT,
+                       metavar="SECONDS",
+                       help="the most a function's grading may take (default: %(default)g)")
     arguments = parser.parse_args(argv)
     if arguments.command == "export" and not (arguments.onnx or arguments.torch):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
-    return {"evaluate": evaluate_command, "predict": predict_command,
-            "export": export_command}[arguments.command](arguments)
-
-
+    return {"evaluate": evaluate_command, "predict": predict_command, "export": export_command,
+            "exercises": exercises_command, "grade": grade_command}[arguments.command](arguments)
 
 
 def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "

@@ -1,6 +1,7 @@
 """The gradient checker itself: it must catch wrong backward passes, not only bless right ones.
 
-The classic student bugs of the functional pairs are in test_gradcheck_catalogue.py.
+The classic student bugs of the functional pairs, graded as a course grades them, are in
+test_course_catalogue.py.
 """
 import subprocess
 import sys
@@ -10,12 +11,10 @@ import numpy as np
 import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
-                     SoftmaxCrossEntropy)
+                     SoftmaxCrossEntropy, functional)
 from minicnn.gradcheck import (OPERATIONS, GradcheckPrecisionWarning, assert_functions,
                                assert_gradients, check_forward, check_functions, check_layer,
                                distinct_values, numerical_gradient, rel_error, standard_cases)
-
-from . import student_functions
 
 
 class StudentScale:
@@ -303,7 +302,7 @@ def test_check_functions_takes_a_single_array_and_constants(rng):
 def test_check_functions_wrt_says_which_arguments_get_gradients(rng):
     x = rng.standard_normal((4, 5))
     keep = rng.random(x.shape) >= 0.3
-    forward, backward = student_functions.dropout_forward, student_functions.dropout_backward
+    forward, backward = functional.dropout_forward, functional.dropout_backward
     report = check_functions(forward, backward, x, 0.3, keep)             # default: x only
     assert list(report.errors) == ["dx"] and report.passed(), str(report)
     assert check_functions(forward, backward, x, 0.3, keep, wrt=[0]).passed()
@@ -319,7 +318,7 @@ def test_check_functions_takes_a_missing_bias_as_none(rng):
     case = standard_cases("conv2d")[3]
     x, weight, bias = case.args
     assert bias is None
-    report = check_functions(student_functions.conv2d_forward, student_functions.conv2d_backward,
+    report = check_functions(functional.conv2d_forward, functional.conv2d_backward,
                              x, weight, None, **case.kwargs)
     assert list(report.errors) == ["dx", "dweight"] and report.passed(), str(report)
 
@@ -338,11 +337,14 @@ def test_check_functions_refuses_a_backward_that_returns_the_wrong_things(rng):
 def test_check_functions_gives_a_loss_a_random_scalar_dout(rng):
     """A backward that ignores the upstream gradient is only right when dout is 1."""
     case = standard_cases("softmax_cross_entropy")[1]
-    backward = student_functions.softmax_cross_entropy_backward
-    ignoring = check_functions(
-        lambda logits, labels: student_functions.softmax_cross_entropy_forward(
-            logits, labels, bug="softmax ignores dout"), backward, *case.args, wrt=case.wrt)
-    assert failed(ignoring) == {"dlogits"}
+
+    def ignoring_dout(dout, cache):
+        return functional.softmax_cross_entropy_backward(1.0, cache)   # right only at dout = 1
+
+    forward = functional.softmax_cross_entropy_forward
+    assert check_functions(forward, functional.softmax_cross_entropy_backward, *case.args,
+                           wrt=case.wrt).passed()
+    assert failed(check_functions(forward, ignoring_dout, *case.args, wrt=case.wrt)) == {"dlogits"}
 
 
 def test_check_forward_catches_what_gradient_checks_cannot(rng):
@@ -396,11 +398,21 @@ def test_standard_sweeps_include_the_cases_where_bugs_hide():
     norm = standard_cases("batchnorm")
     assert all(np.all(case.args[1] != 1) and np.all(case.args[2] != 0) for case in norm)
     assert any("mean" in case.kwargs for case in norm)
+    unfold = standard_cases("im2col")
+    for windows in (conv, unfold):
+        kernels = [case.args[1].shape[2:] if windows is conv else case.args[1:3] for case in windows]
+        assert any(height != width for height, width in kernels)
+    strides = [(case.kwargs["stride"], case.args[1]) for case in unfold]
+    assert any(stride < kernel for stride, kernel in strides)
+    assert any(stride == kernel for stride, kernel in strides)
+    targets = [case.args[1] for case in standard_cases("softmax_cross_entropy")]
+    assert any(labels.ndim == 1 for labels in targets)
+    assert any(labels.ndim == 2 and np.allclose(labels.sum(axis=1), 1) for labels in targets)
     for operation in OPERATIONS:
         cases = standard_cases(operation)
         shapes = [case.args[0].shape for case in cases]
         assert any(shape[0] > 1 for shape in shapes), operation
-        if operation in ("conv2d", "maxpool", "global_avg_pool"):
+        if operation in ("im2col", "conv2d", "maxpool", "global_avg_pool"):
             assert any(shape[2] != shape[3] for shape in shapes), operation
 
 

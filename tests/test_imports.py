@@ -1,5 +1,5 @@
 """Imports flow one way: functional <- kernels <- backend <- layers <- models <- train / evaluate /
-visualize <- the command line. No cycle among the package's files, imports inside functions included."""
+visualize / course <- the command line. No cycle among the package's files, imports inside functions included."""
 import ast
 
 import pytest
@@ -17,9 +17,10 @@ LAYERS = [
                                                    "minicnn.data", "minicnn.gradcheck",
                                                    "minicnn.checkpoint_checks"]),
     ("ready-made networks", ["minicnn.architectures"]),
-    ("the main job", ["minicnn.train", "minicnn.evaluate", "minicnn.visualize",
-                      "minicnn.classifier", "minicnn.predict", "minicnn.explain",
-                      "minicnn.interop"]),
+    ("the main job, and the course kit", ["minicnn.train", "minicnn.evaluate",
+                                          "minicnn.visualize", "minicnn.classifier",
+                                          "minicnn.course", "minicnn.predict", "minicnn.explain",
+                                          "minicnn.interop"]),
     ("the command line", ["minicnn.__main__", "minicnn.arguments", "minicnn"]),
 ]
 

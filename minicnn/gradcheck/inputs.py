@@ -13,6 +13,10 @@ returning the gradients of ``args[i]`` for i in ``case.wrt``:
 
     for case in standard_cases("conv2d"):
         report = case.check(conv2d_forward, conv2d_backward)
+
+One operation is no such pair: "im2col" takes the arguments of
+``im2col(x, kernel_h, kernel_w, stride, padding)``, and its backward is
+col2im, the adjoint (minicnn.course wraps the two as a pair).
 """
 from dataclasses import dataclass, field
 
@@ -60,12 +64,20 @@ class Case:
 
 # The sweeps, as data. Each row is one case; what it is there to expose is on its right.
 SWEEPS = {
+    "im2col": [
+        # x shape (N, C, H, W), kernel (height, width), stride, padding
+        ((2, 3, 6, 5), (3, 3), 1, 1),        # N > 1, padded, non-square, overlapping windows
+        ((2, 2, 7, 6), (3, 3), 2, 1),        # strided and padded, windows still overlap
+        ((1, 2, 6, 6), (2, 2), 2, 0),        # stride == kernel: no overlap (N = 1)
+        ((2, 2, 5, 6), (2, 3), 1, 0),        # a non-square kernel: height and width swapped?
+    ],
     "conv2d": [
-        # x shape (N, C, H, W), filters, kernel, stride, padding, bias
-        ((2, 3, 6, 5), 4, 3, 1, 1, True),    # N > 1, padded, non-square, overlapping windows
-        ((2, 2, 7, 6), 3, 3, 2, 1, True),    # strided and padded, windows still overlap
-        ((1, 2, 6, 6), 2, 2, 2, 0, True),    # stride == kernel: no overlap (N = 1)
-        ((3, 2, 5, 7), 3, 3, 1, 0, False),   # no bias: its gradient must be None
+        # x shape (N, C, H, W), filters, kernel (height, width), stride, padding, bias
+        ((2, 3, 6, 5), 4, (3, 3), 1, 1, True),    # N > 1, padded, non-square, overlapping windows
+        ((2, 2, 7, 6), 3, (3, 3), 2, 1, True),    # strided and padded, windows still overlap
+        ((1, 2, 6, 6), 2, (2, 2), 2, 0, True),    # stride == kernel: no overlap (N = 1)
+        ((3, 2, 5, 7), 3, (3, 3), 1, 0, False),   # no bias: its gradient must be None
+        ((2, 2, 5, 6), 3, (2, 3), 1, 0, True),    # a non-square kernel
     ],
     "maxpool": [
         # x shape, kernel_size, stride
@@ -77,6 +89,11 @@ SWEEPS = {
         # x shape (distinct values: none within h of the kink at 0)
         ((2, 3, 4, 5),),
         ((3, 7),),                           # any shape, not only images
+    ],
+    "flatten": [
+        # x shape
+        ((2, 3, 4, 5),),                     # N > 1: the batch axis stays
+        ((3, 2, 5),),                        # any rank, not only images
     ],
     "dense": [
         # N, in features, out features
@@ -101,10 +118,11 @@ SWEEPS = {
         ((1, 2, 3, 3),),
     ],
     "softmax_cross_entropy": [
-        # N, classes
-        (1, 3),                              # N = 1: a missing 1/N hides here
-        (6, 10),
-        (4, 5),
+        # N, classes, targets: integer labels, or soft targets (rows of probabilities)
+        (1, 3, "labels"),                    # N = 1: a missing 1/N hides here
+        (6, 10, "labels"),
+        (4, 5, "labels"),
+        (3, 4, "soft"),                      # label smoothing, mixup: (p - q) / N
     ],
 }
 OPERATIONS = tuple(SWEEPS)
@@ -120,11 +138,20 @@ def standard_cases(operation, seed=0):
     return [build(rng, *row) for row in SWEEPS[operation]]
 
 
+def _im2col(rng, shape, kernel, stride, padding):
+    kernel_h, kernel_w = kernel
+    return Case("im2col", f"x {shape}, kernel {kernel_h}x{kernel_w}, stride {stride}, padding "
+                          f"{padding}", (rng.standard_normal(shape), kernel_h, kernel_w),
+                {"stride": stride, "padding": padding})
+
+
 def _conv2d(rng, shape, filters, kernel, stride, padding, bias):
+    kernel_h, kernel_w = kernel
     x = rng.standard_normal(shape)
-    weight = rng.standard_normal((filters, shape[1], kernel, kernel)) / kernel
+    weight = rng.standard_normal((filters, shape[1], kernel_h, kernel_w))
+    weight /= np.sqrt(kernel_h * kernel_w)
     b = rng.standard_normal(filters) if bias else None
-    description = (f"x {shape}, {filters} filters {kernel}x{kernel}, stride {stride}, "
+    description = (f"x {shape}, {filters} filters {kernel_h}x{kernel_w}, stride {stride}, "
                    f"padding {padding}" + ("" if bias else ", no bias"))
     return Case("conv2d", description, (x, weight, b), {"stride": stride, "padding": padding},
                 wrt=(0, 1, 2))
@@ -137,6 +164,10 @@ def _maxpool(rng, shape, kernel_size, stride):
 
 def _relu(rng, shape):
     return Case("relu", f"x {shape}", (distinct_values(rng, shape),))
+
+
+def _flatten(rng, shape):
+    return Case("flatten", f"x {shape}", (rng.standard_normal(shape),))
 
 
 def _dense(rng, batch, features_in, features_out):
@@ -168,14 +199,19 @@ def _global_avg_pool(rng, shape):
     return Case("global_avg_pool", f"x {shape}", (rng.standard_normal(shape),))
 
 
-def _softmax_cross_entropy(rng, batch, classes):
+def _softmax_cross_entropy(rng, batch, classes, targets):
     # unit-scale logits: probabilities near 1e-8 would put their gradient entries at round-off
     logits = rng.standard_normal((batch, classes))
-    labels = rng.integers(0, classes, batch)
-    return Case("softmax_cross_entropy", f"logits ({batch}, {classes})", (logits, labels),
-                wrt=(0,))
+    if targets == "soft":
+        labels = rng.dirichlet(np.ones(classes), batch)
+        description = f"logits ({batch}, {classes}), soft targets"
+    else:
+        labels = rng.integers(0, classes, batch)
+        description = f"logits ({batch}, {classes})"
+    return Case("softmax_cross_entropy", description, (logits, labels), wrt=(0,))
 
 
-_BUILDERS = {"conv2d": _conv2d, "maxpool": _maxpool, "relu": _relu, "dense": _dense,
+_BUILDERS = {"im2col": _im2col, "conv2d": _conv2d, "maxpool": _maxpool, "relu": _relu,
+             "flatten": _flatten, "dense": _dense,
              "dropout": _dropout, "batchnorm": _batchnorm, "global_avg_pool": _global_avg_pool,
              "softmax_cross_entropy": _softmax_cross_entropy}
