@@ -245,7 +245,9 @@ def test_assert_gradients():
 
 def test_a_failing_pytest_shows_the_table_once_per_test(tmp_path):
     (tmp_path / "test_user.py").write_text(textwrap.dedent(PYTEST_USER))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    # -rN: no short summary at the end, whose length pytest changes under $CI; what is
+    # counted is each failure's own report
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider",
                              "test_user.py"], cwd=tmp_path, capture_output=True, text=True)
     assert "2 failed" in result.stdout, result.stdout
     assert result.stdout.count("gradient check of Buggy (float64)") == 2, result.stdout
