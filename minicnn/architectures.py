@@ -58,38 +58,34 @@ def ahe_network(num_classes=10, width=24, dropout=0.3, backend=None, seed=0):
     return Sequential(layers, backend=get_backend(backend, seed=seed))
 
 
-def residual_block(channels_in, channels_out, rng):
-    """Two 3x3 conv-BN pairs with a ReLU between them, added to the input, then a ReLU
-    (He et al. 2016). When the channel count changes, the shortcut is a 1x1 conv + BN."""
-    body = [Conv2D(channels_in, channels_out, 3, padding=1, bias=False, rng=rng),
-            BatchNorm2D(channels_out), ReLU(),
-            Conv2D(channels_out, channels_out, 3, padding=1, bias=False, rng=rng),
-            BatchNorm2D(channels_out)]
-    shortcut = None
-    if channels_in != channels_out:
-        shortcut = [Conv2D(channels_in, channels_out, 1, bias=False, rng=rng),
-                    BatchNorm2D(channels_out)]
-    return [Residual(body, shortcut), ReLU()]
+def residual_block(channels, rng):
+    """A conv 3x3 and a BatchNorm added to their input, then a ReLU: y = ReLU(x + BN(conv(x)))
+    (He et al. 2016, with one conv in the body: the widening conv before it is the other)."""
+    return [Residual([Conv2D(channels, channels, 3, padding=1, bias=False, rng=rng),
+                      BatchNorm2D(channels)]), ReLU()]
 
 
 def ahe_resnet(num_classes=10, width=16, blocks=(1, 1, 1), dropout=0.2, backend=None, seed=0):
-    """A ResNet-style AHE Image64 classifier: a conv-BN-ReLU stem at 64 px (width channels),
-    then one stage per entry of ``blocks`` at 32, 16, 8 px (2w, 4w, 8w channels), each a
-    2x2 max-pool and that many residual blocks; global average pooling, dropout, Dense.
+    """A ResNet-style AHE Image64 classifier: the VGG-style stages of ``ahe_network`` with
+    identity shortcuts. A conv-BN-ReLU stem at 64 px (width channels); then one stage per
+    entry of ``blocks`` at 32, 16, 8 px (2w, 4w, 8w channels), each a 2x2 max-pool, a
+    conv-BN-ReLU that widens the channels and that many residual blocks; global average
+    pooling, dropout and one Dense layer.
 
-    Downsampling by max-pool keeps every 3x3 convolution at stride 1, so all but the
-    stem's run on the Winograd fast path; the first block of a stage widens the
-    channels, with a 1x1 conv + BN shortcut.
+    With blocks (1, 1, 1) it has the convolutions of ``ahe_network`` and adds an identity
+    path around the second conv of each stage. The channels change only in the plain
+    widening conv, so every shortcut is the identity; downsampling by max-pool keeps every
+    3x3 convolution at stride 1, on the Winograd fast path.
     """
     rng = generator(seed)
     layers = conv_block(3, width, rng)
     channels_in = width
     for stage, count in enumerate(blocks):
         channels = width * 2 ** (stage + 1)
-        layers.append(MaxPool2D(2))
+        layers += [MaxPool2D(2)] + conv_block(channels_in, channels, rng)
         for _ in range(count):
-            layers += residual_block(channels_in, channels, rng)
-            channels_in = channels
+            layers += residual_block(channels, rng)
+        channels_in = channels
     layers += [GlobalAvgPool2D(), Dropout(dropout), Dense(channels_in, num_classes, rng=rng),
                SoftmaxCrossEntropy()]
     return Sequential(layers, backend=get_backend(backend, seed=seed))
