@@ -46,3 +46,32 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     # 10 classes: a model that learned nothing would sit near 0.1
     assert metrics["validation"]["accuracy"] > 0.25
+
+
+def write_metrics(folder, accuracy, macro_f1):
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(
+        {"validation": {"accuracy": accuracy, "macro_f1": macro_f1}}))
+
+
+def test_compare_runs_groups_seeds_into_recipes_and_ranks_them_by_mean(tmp_path):
+    write_metrics(tmp_path / "plain-s0", 0.90, 0.88)
+    write_metrics(tmp_path / "plain-s1", 0.92, 0.90)
+    write_metrics(tmp_path / "smooth-s0", 0.95, 0.93)
+    write_metrics(tmp_path / "smooth-s3", 0.93, 0.91)
+    folders = [str(tmp_path / name) for name in ("plain-s0", "plain-s1", "smooth-s0", "smooth-s3")]
+    result = run_example("compare_runs.py", *folders, "--out", str(tmp_path / "ab.png"),
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "%" in line]
+    assert rows[0].startswith("| smooth | 0, 3 | 95.00%, 93.00% | 0.930, 0.910 | **94.00%** | 0.920 |")
+    assert rows[1].startswith("| plain | 0, 1 | 90.00%, 92.00% | 0.880, 0.900 | **91.00%** | 0.890 |")
+    assert (tmp_path / "ab.png").stat().st_size > 0
+
+
+def test_compare_runs_names_an_unfinished_run(tmp_path):
+    (tmp_path / "half-s0").mkdir()
+    result = run_example("compare_runs.py", str(tmp_path / "half-s0"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "half-s0: no metrics.json" in result.stderr
+    assert "Traceback" not in result.stderr
