@@ -47,7 +47,8 @@ from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
 # the random search in docs/tuning.md (trial 7). Width and epochs are set by the
-# 20-minute budget on 2 cores: width 16 trains at 220-270 images/s, 23 epochs in 16-18 min.
+# 20-minute budget on 2 cores: width 16 trains at 200-270 images/s, 23 epochs in 14-19 min
+# (1,098 s measured; README.md).
 # The residual network ties the VGG-style one (--architecture ahe) on validation over
 # two seeds; the recipes compared are in docs/tuning.md, "Recipes compared over seeds".
 DEFAULTS = dict(epochs=23, batch_size=64, lr=0.06, weight_decay=2.5e-4, width=16, dropout=0.2,

@@ -2,7 +2,8 @@
 
 ``reference_network``  the fixed network of the speed benchmarks (benchmarks/).
 ``ahe_network``        a VGG-style AHE Image64 classifier (conv-BN-ReLU stages).
-``ahe_resnet``         a ResNet-style AHE Image64 classifier (residual blocks).
+``ahe_resnet``         a ResNet-style AHE Image64 classifier (residual blocks), the one
+                       examples/train_ahe.py trains by default.
 
 Every layer draws its initial weights from one generator seeded with ``seed``,
 in layer order: the same seed gives the same network on every backend. A
@@ -38,8 +39,8 @@ def conv_block(channels_in, channels_out, rng):
 
 
 def ahe_network(num_classes=10, width=24, dropout=0.3, backend=None, seed=0):
-    """The default AHE Image64 classifier: VGG-style conv-BN-ReLU stages at 64, 32,
-    16 and 8 px (width, 2w, 4w, 8w channels), one conv in the first stage and two
+    """A VGG-style AHE Image64 classifier (train_ahe.py --architecture ahe): conv-BN-ReLU
+    stages at 64, 32, 16 and 8 px (width, 2w, 4w, 8w channels), one conv in the first stage and two
     in each later one (depth is cheap at low resolution), a 2x2 max-pool after
     each stage but the last, which ends in global average pooling; then dropout
     and one Dense layer. BatchNorm lets it train at a high learning rate, and
