@@ -8,8 +8,10 @@ suffix (`ab1-vgg-s0` and `ab1-vgg-s1` are the recipe `ab1-vgg`). The table
 gives each seed's validation accuracy and macro-F1 and their means; the plot
 shows every seed as a dot, so a reader sees the spread next to the difference.
 
-One validation split of about 1,000 images has a standard error near 0.8
-accuracy points, so recipes whose means differ by less than that are a tie.
+An accuracy p measured on one split of n images has a standard error of
+sqrt(p (1 - p) / n), about 0.9 points for p = 0.91 and n = 1,013; the plot
+shades that band around the best mean. Recipes whose means differ by less are
+a tie.
 """
 import argparse
 import json
@@ -35,6 +37,7 @@ def read_run(folder):
             metrics = json.load(file)
         validation = metrics["validation"]
         accuracy, macro_f1 = float(validation["accuracy"]), float(validation["macro_f1"])
+        images = int(validation["num_images"])
     except FileNotFoundError:
         raise RunError(f"{folder}: no metrics.json (an unfinished run, or not a run folder)") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
@@ -43,14 +46,19 @@ def read_run(folder):
     match = SEED_SUFFIX.search(name)
     recipe = name[:match.start()] if match else name
     seed = int(match.group(1)) if match else None
-    return {"recipe": recipe, "seed": seed, "accuracy": accuracy, "macro_f1": macro_f1}
+    return {"recipe": recipe, "seed": seed, "accuracy": accuracy, "macro_f1": macro_f1,
+            "images": images}
 
 
 def group_by_recipe(runs):
     """{recipe: [runs sorted by seed]}, recipes in the order they first appear."""
     recipes = {}
     for run in runs:
-        recipes.setdefault(run["recipe"], []).append(run)
+        members = recipes.setdefault(run["recipe"], [])
+        if any(member["seed"] == run["seed"] for member in members):
+            raise RunError(f"two runs of recipe {run['recipe']!r} with seed {run['seed']}: "
+                           "each seed may count once in a mean")
+        members.append(run)
     for members in recipes.values():
         members.sort(key=lambda run: -1 if run["seed"] is None else run["seed"])
     return recipes
@@ -64,6 +72,7 @@ def summary_rows(recipes):
                      "seeds": [run["seed"] for run in members],
                      "accuracies": [run["accuracy"] for run in members],
                      "macro_f1s": [run["macro_f1"] for run in members],
+                     "images": min(run["images"] for run in members),
                      "mean_accuracy": float(np.mean([run["accuracy"] for run in members])),
                      "mean_macro_f1": float(np.mean([run["macro_f1"] for run in members]))})
     rows.sort(key=lambda row: -row["mean_accuracy"])
@@ -82,14 +91,17 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def plot_recipes(rows, path, standard_error=0.008):
+def plot_recipes(rows, path):
     """Dots per seed, a bar at each recipe's mean, and the best mean's noise band."""
+    best_accuracy, images = rows[0]["mean_accuracy"], rows[0]["images"]
+    standard_error = np.sqrt(best_accuracy * (1 - best_accuracy) / images)
     figure = Figure(figsize=(7.5, 0.55 * len(rows) + 1.4))
     axes = figure.subplots()
     positions = np.arange(len(rows))[::-1]
-    best = rows[0]["mean_accuracy"] * 100
+    best = best_accuracy * 100
     axes.axvspan(best - standard_error * 100, best + standard_error * 100, color="0.9",
-                 label=f"best mean ± {standard_error:.1%} (one split's standard error)")
+                 label=f"best mean ± {standard_error:.1%}: one split's standard error, "
+                       f"sqrt(p (1 - p) / n), n = {images}")
     for position, row in zip(positions, rows):
         accuracies = np.array(row["accuracies"]) * 100
         axes.scatter(accuracies, np.full(len(accuracies), position), color="tab:blue", zorder=3)
@@ -115,13 +127,19 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     try:
         runs = [read_run(folder) for folder in arguments.runs]
+        recipes = group_by_recipe(runs)
     except RunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    rows = summary_rows(group_by_recipe(runs))
+    rows = summary_rows(recipes)
     print(markdown_table(rows))
     if arguments.out:
-        print(f"plot: {plot_recipes(rows, arguments.out)}")
+        try:
+            print(f"plot: {plot_recipes(rows, arguments.out)}")
+        except OSError as error:
+            print(f"error: cannot write the plot to {arguments.out}: {error.strerror or error}",
+                  file=sys.stderr)
+            return 2
     return 0
 
 

@@ -51,7 +51,7 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
 def write_metrics(folder, accuracy, macro_f1):
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(
-        {"validation": {"accuracy": accuracy, "macro_f1": macro_f1}}))
+        {"validation": {"accuracy": accuracy, "macro_f1": macro_f1, "num_images": 1000}}))
 
 
 def test_compare_runs_groups_seeds_into_recipes_and_ranks_them_by_mean(tmp_path):
@@ -75,3 +75,17 @@ def test_compare_runs_names_an_unfinished_run(tmp_path):
     assert result.returncode == 2
     assert "half-s0: no metrics.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_compare_runs_refuses_a_seed_counted_twice_and_an_unwritable_plot(tmp_path):
+    write_metrics(tmp_path / "a" / "plain-s0", 0.90, 0.88)
+    write_metrics(tmp_path / "b" / "plain-s0", 0.92, 0.90)
+    twice = run_example("compare_runs.py", str(tmp_path / "a" / "plain-s0"),
+                        str(tmp_path / "b" / "plain-s0"), cwd=tmp_path)
+    assert twice.returncode == 2
+    assert "two runs of recipe 'plain' with seed 0" in twice.stderr
+    unwritable = run_example("compare_runs.py", str(tmp_path / "a" / "plain-s0"), "--out",
+                             str(tmp_path / "missing" / "ab.png"), cwd=tmp_path)
+    assert unwritable.returncode == 2
+    assert "cannot write the plot to" in unwritable.stderr
+    assert "Traceback" not in twice.stderr + unwritable.stderr
