@@ -35,19 +35,19 @@ from .data.sources import KNOWN_SPLIT_NAMES
 
 
 def evaluate_command(arguments):
-    from .classifier import load_classifier
+    from .classifier import Classifier
     from .data import DataError, load_dataset
     from .evaluate import classification_metrics, format_report, predict_logits
     from .models import CheckpointError
 
     try:
-        model, meta = load_classifier(arguments.checkpoint, backend=arguments.backend)
+        classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
         dataset = load_dataset(arguments.data, split=choose_split(arguments),
                                verbose=not arguments.json)
     except (BackendUnavailable, CheckpointError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    class_names = meta["class_names"]
+    class_names = classifier.class_names
     unknown = sorted(set(dataset.class_names) - set(class_names))
     if unknown:
         print(f"error: {dataset.source} has class folders the model does not know: {unknown}; "
@@ -56,12 +56,11 @@ def evaluate_command(arguments):
     # the data folder may hold a subset of the classes: map its indices onto the model's
     to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
     # the checkpoint says how its model predicts; the command line may override it
-    flip_average = (meta.get("flip_average", False) if arguments.flip_average is None
+    flip_average = (classifier.flip_average if arguments.flip_average is None
                     else arguments.flip_average)
     labels = to_model_index[dataset.labels]
-    logits = predict_logits(model, dataset.images, np.array(meta["mean"], dtype=np.float32),
-                            np.array(meta["std"], dtype=np.float32), arguments.batch_size,
-                            flip_average=flip_average)
+    logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
+                            arguments.batch_size, flip_average=flip_average)
     metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
     metrics["checkpoint"] = str(arguments.checkpoint)
     metrics["data"] = str(arguments.data)

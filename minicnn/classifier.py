@@ -2,9 +2,9 @@
 
     model, meta = load_classifier("runs/ahe/best.npz", backend="numba")
 
-Every command that predicts with a checkpoint (``python -m minicnn evaluate``,
-examples/generate_class_images.py, examples/visualize_deconv.py) loads it
-here, so each makes the same checks and gives the same clear errors:
+Every command that predicts with a checkpoint (the CLI, examples/generate_class_images.py,
+examples/visualize_deconv.py) loads it here, so each makes the same checks and gives
+the same clear errors:
 
 * the file, its architecture and its weights (``Sequential.from_checkpoint``,
   minicnn/checkpoint_checks.py): NaN or infinite weights from a run that
@@ -13,8 +13,8 @@ here, so each makes the same checks and gives the same clear errors:
   ``mean`` and ``std`` (3 finite numbers each, std > 0), ``flip_average``;
 * one output of the model per class name.
 
-Commands that take photos (predict, export) want the metadata as arrays, and
-a network that certainly maps 64x64 images to one logit per class:
+Commands that take photos (evaluate, predict, export) want the metadata as arrays,
+and a network that certainly maps 64x64 images to one logit per class:
 
     classifier = Classifier.load("runs/ahe/best.npz", backend="numba")
     classifier.model, classifier.class_names, classifier.mean, classifier.std, classifier.flip_average
@@ -71,14 +71,13 @@ def check_classifier_meta(meta, path):
 @dataclass
 class Classifier:
     """model: Sequential in eval mode; class_names: list of K names; mean, std: (3,) float32 on
-    the 0-1 scale; flip_average: bool; source: where it was loaded from."""
+    the 0-1 scale; flip_average: bool."""
 
     model: Sequential
     class_names: list
     mean: np.ndarray
     std: np.ndarray
     flip_average: bool
-    source: str = ""
 
     @classmethod
     def load(cls, path, backend=None):
@@ -89,7 +88,7 @@ class Classifier:
         return cls(model=model, class_names=list(meta["class_names"]),
                    mean=np.array(meta["mean"], dtype=np.float32),
                    std=np.array(meta["std"], dtype=np.float32),
-                   flip_average=bool(meta.get("flip_average", False)), source=str(path))
+                   flip_average=bool(meta.get("flip_average", False)))
 
 
 def check_network(model, class_names, source="the network"):
@@ -103,6 +102,9 @@ def check_network(model, class_names, source="the network"):
     except ShapeError as error:
         raise CheckpointError(f"{source}: the network does not take {IMAGE_SIZE}x{IMAGE_SIZE} "
                               f"RGB images ({error})") from None
+    if logits.ndim != 2:
+        raise CheckpointError(f"{source}: the network gives outputs of shape {logits.shape[1:]} "
+                              f"per image, not one logit per class ({len(class_names)})")
     if logits.shape[1] != len(class_names):
         raise CheckpointError(f"{source}: the network gives {logits.shape[1]} logits per image, "
                               f"but there are {len(class_names)} class names")

@@ -165,6 +165,32 @@ def test_a_checkpoint_whose_classes_do_not_match_its_network_is_refused(tmp_path
         Classifier.load(tmp_path / "best.npz")
 
 
+def test_a_network_without_one_logit_per_class_is_refused(tmp_path):
+    from minicnn import Conv2D, GlobalAvgPool2D, Sequential
+    # 10 output channels at 64x64: shape[1] matches 10 classes, but these are maps, not logits
+    maps = Sequential([Conv2D(3, len(CLASS_NAMES), 3, padding=1, rng=0)])
+    save_classifier(maps, tmp_path / "maps.npz")
+    with pytest.raises(CheckpointError, match=r"outputs of shape \(10, 64, 64\) per image"):
+        Classifier.load(tmp_path / "maps.npz")
+    pooled = Sequential([Conv2D(3, len(CLASS_NAMES), 3, padding=1, rng=0), GlobalAvgPool2D()])
+    save_classifier(pooled, tmp_path / "pooled.npz")
+    assert Classifier.load(tmp_path / "pooled.npz").class_names == CLASS_NAMES
+
+
+def test_evaluate_refuses_a_network_that_does_not_take_64_pixel_images(tmp_path):
+    from minicnn import Dense, Flatten, Sequential
+    save_classifier(Sequential([Flatten(), Dense(3 * 32 * 32, len(CLASS_NAMES), rng=0)]),
+                    tmp_path / "small.npz")
+    for name in CLASS_NAMES[:2]:
+        write_photo(tmp_path / "data" / name / "a.png")
+    result = subprocess.run([sys.executable, "-m", "minicnn", "evaluate", "--checkpoint",
+                             str(tmp_path / "small.npz"), "--data", str(tmp_path / "data"),
+                             "--backend", "numpy"], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 2, result.stderr
+    assert "does not take 64x64 RGB images" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def run_predict(*arguments):
     return subprocess.run([sys.executable, "-m", "minicnn", "predict", *arguments],
                           capture_output=True, text=True, cwd=REPO_ROOT)
