@@ -4,7 +4,8 @@
 
 Each argument is a run folder written by train_ahe.py (it holds metrics.json).
 Runs are grouped into recipes by their folder name without a trailing seed
-suffix (`ab1-vgg-s0` and `ab1-vgg-s1` are the recipe `ab1-vgg`). The table
+suffix (`ab1-vgg-s0` and `ab1-vgg-s1` are the recipe `ab1-vgg`); the seed is
+the one metrics.json records, which must agree with the suffix. The table
 gives each seed's validation accuracy and macro-F1 and their means; the plot
 shows every seed as a dot, so a reader sees the spread next to the difference.
 
@@ -46,6 +47,11 @@ def read_run(folder):
     match = SEED_SUFFIX.search(name)
     recipe = name[:match.start()] if match else name
     seed = int(match.group(1)) if match else None
+    if "seed" in metrics:   # runs before 2026-11-25 did not record it: the name alone says
+        if match and seed != metrics["seed"]:
+            raise RunError(f"{folder}: named for seed {seed}, but it was trained with seed "
+                           f"{metrics['seed']}")
+        seed = metrics["seed"]
     return {"recipe": recipe, "seed": seed, "accuracy": accuracy, "macro_f1": macro_f1,
             "images": images}
 

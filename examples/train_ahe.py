@@ -58,9 +58,16 @@ QUICK = dict(epochs=2, width=16, images_per_class=120)
 IMAGE_SIZE = 64
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where the help text says it (default None)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsHelpFormatter)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", help="dataset root (with train/) or split folder; "
                                        "else $AHE64_DIR, else data/ahe64")
@@ -88,7 +95,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--architecture", default=DEFAULTS["architecture"],
                         choices=["ahe", "ahe-resnet"],
                         help="ahe: VGG-style stages; ahe-resnet: residual blocks")
-    parser.add_argument("--blocks", type=positive_integers, default=DEFAULTS["blocks"],
+    parser.add_argument("--blocks", type=stage_blocks, default=DEFAULTS["blocks"],
                         help="ahe-resnet: residual blocks per stage, e.g. 1,1,1")
     parser.add_argument("--label-smoothing", type=number(at_least=0, less_than=1),
                         default=DEFAULTS["label_smoothing"])
@@ -118,6 +125,16 @@ def parse_arguments(argv=None):
                              "(for the feature-evolution figure of examples/visualize_deconv.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
+
+
+def stage_blocks(text):
+    """--blocks: one count >= 1 per stage; each stage halves the image, so at most 6 stages."""
+    values = positive_integers(text)
+    most = int(np.log2(IMAGE_SIZE))
+    if not 1 <= len(values) <= most:
+        raise argparse.ArgumentTypeError(f"expected 1 to {most} stages (each halves the "
+                                         f"{IMAGE_SIZE}x{IMAGE_SIZE} image), got {text!r}")
+    return values
 
 
 def positive_integers(text):
@@ -238,7 +255,8 @@ def train_and_report(arguments, out_dir, started):
                  "cpu_count": os.cpu_count(), "python": platform.python_version(),
                  "numpy": np.__version__, "minicnn": minicnn.__version__,
                  "backend": arguments.backend},
-        train_images=len(train_set), val_images=len(val_set))
+        train_images=len(train_set), val_images=len(val_set), seed=arguments.seed,
+        architecture=arguments.architecture)
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(results, indent=2))
     atomic_write_text(os.path.join(out_dir, "classification_report.txt"),
                       "\n\n".join(report) + "\n")

@@ -91,5 +91,3 @@ def ahe_resnet(num_classes=10, width=16, blocks=(1, 1, 1), dropout=0.2, backend=
                SoftmaxCrossEntropy()]
     return Sequential(layers, backend=get_backend(backend, seed=seed))
 
-
-ARCHITECTURES = {"ahe": ahe_network, "ahe-resnet": ahe_resnet, "reference": reference_network}

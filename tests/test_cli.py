@@ -38,7 +38,9 @@ BAD_OPTIONS = {
                   ("--color-jitter", "1", ">= 0 and < 1"), ("--color-jitter", "-0.1", ">= 0"),
                   ("--dropout", "1", ">= 0 and < 1"), ("--max-shift", "64", ">= 0 and <= 63"),
                   ("--patience", "-1", "an integer >= 0"), ("--seed", "-1", "an integer >= 0"),
-                  ("--epochs", "two", "an integer >= 1"), ("--snapshot-epochs", "0,2", "from 1")],
+                  ("--epochs", "two", "an integer >= 1"), ("--snapshot-epochs", "0,2", "from 1"),
+                  ("--blocks", "1,1,1,1,1,1,1", "1 to 6 stages"), ("--blocks", ",", "1 to 6 stages"),
+                  ("--blocks", "1,0", ">= 1")],
     "tune_ahe": [("--trials", "0", "an integer >= 1"), ("--epochs", "0", "an integer >= 1"),
                  ("--train-fraction", "0", "> 0 and <= 1"), ("--seed", "-2", ">= 0")],
     "generate_class_images": [("--steps", "0", ">= 1"), ("--step-size", "0", "> 0"),
@@ -62,6 +64,14 @@ def test_bad_numbers_are_refused_by_argparse(script, option, value, rule, capsys
     assert stopped.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {option}: " in error and rule in error and value in error
+
+
+def test_train_ahe_help_shows_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        example("train_ahe").parse_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text
+    assert "default 23 (2 with --quick)" in text and "(default: ahe-resnet)" in text
 
 
 def test_given_epochs_and_width_are_used_as_given():

@@ -48,10 +48,11 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
     assert metrics["validation"]["accuracy"] > 0.25
 
 
-def write_metrics(folder, accuracy, macro_f1):
+def write_metrics(folder, accuracy, macro_f1, **recorded):
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(
-        {"validation": {"accuracy": accuracy, "macro_f1": macro_f1, "num_images": 1000}}))
+        {"validation": {"accuracy": accuracy, "macro_f1": macro_f1, "num_images": 1000},
+         **recorded}))
 
 
 def test_compare_runs_groups_seeds_into_recipes_and_ranks_them_by_mean(tmp_path):
@@ -89,3 +90,16 @@ def test_compare_runs_refuses_a_seed_counted_twice_and_an_unwritable_plot(tmp_pa
     assert unwritable.returncode == 2
     assert "cannot write the plot to" in unwritable.stderr
     assert "Traceback" not in twice.stderr + unwritable.stderr
+
+
+def test_compare_runs_takes_the_recorded_seed_and_refuses_a_name_that_contradicts_it(tmp_path):
+    write_metrics(tmp_path / "plain", 0.90, 0.88, seed=0)
+    write_metrics(tmp_path / "plain-s0", 0.92, 0.90, seed=0)
+    write_metrics(tmp_path / "plain-s1", 0.92, 0.90, seed=3)
+    same_seed = run_example("compare_runs.py", str(tmp_path / "plain"), str(tmp_path / "plain-s0"),
+                            cwd=tmp_path)
+    assert same_seed.returncode == 2
+    assert "two runs of recipe 'plain' with seed 0" in same_seed.stderr
+    misnamed = run_example("compare_runs.py", str(tmp_path / "plain-s1"), cwd=tmp_path)
+    assert misnamed.returncode == 2
+    assert "named for seed 1, but it was trained with seed 3" in misnamed.stderr
