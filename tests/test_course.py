@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -240,6 +241,20 @@ def test_an_endless_loop_or_a_crash_costs_one_function_and_the_rest_is_graded(tm
     assert results[2].score == 0 and results[2].error.startswith(
         "the grading process died while grading it (killed by SIGABRT")
     assert results[3].score == 2
+
+
+def test_a_process_the_students_code_forks_does_not_hold_grading_up(tmp_path):
+    """The forked child keeps the worker's stdout open; it must die with the worker."""
+    reference_copy(tmp_path)
+    relu = (SOURCE_FOLDER / "relu.py").read_text()
+    (tmp_path / "relu.py").write_text(relu.replace(
+        '    mask = x > 0\n',
+        '    import os, time\n    if os.fork() == 0:\n        time.sleep(40)\n        os._exit(0)\n'
+        '    while True:\n        pass\n'))
+    started = time.monotonic()
+    [result] = grade(tmp_path, [exercise("relu_forward")], timeout=2)
+    assert result.score == 0 and result.error.startswith("no result within 2 s")
+    assert time.monotonic() - started < 30
 
 
 # --- feedback -----------------------------------------------------------------------------------

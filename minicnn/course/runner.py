@@ -12,6 +12,7 @@ can read and write files, use the network, or fill the memory, as with every
 autograder. Grade code you do not trust inside a container or a virtual machine.
 """
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -59,7 +60,8 @@ class _Child:
         self.errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"{__package__}.worker", str(package), *names],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errors)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errors,
+            start_new_session=True)   # its own process group: stop() ends what it forked too
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         try:
@@ -91,8 +93,11 @@ class _Child:
         return how + (f": {tail.splitlines()[-1]}" if tail else "")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.kill()
+        # the whole group: a process the student's code forked would hold stdout open
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process.wait()
         self.process.stdout.close()
         self.errors.close()
