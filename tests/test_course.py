@@ -19,6 +19,7 @@ from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError
                             find_submissions, grade, grade_in_process, gradescope, skeleton_source,
                             summary, text_report, write_kit)
 from minicnn.course.exercises import FILES, GIVEN, LEFT_OUT, SOURCE_FOLDER, exercises_in
+from minicnn.course.grading import pair
 from minicnn.gradcheck import SWEEPS
 
 from .test_course_catalogue import CATALOGUE, submit
@@ -219,6 +220,17 @@ def test_find_submissions(tmp_path):
     assert find_submissions(tmp_path) == [
         ("flat", tmp_path / "flat"), ("kit", tmp_path / "kit" / "functional"),
         ("nothing handed in", tmp_path / "nothing handed in")]
+
+
+def test_the_im2col_wrappers_carry_the_students_function_names():
+    def im2col(x, kernel_h, kernel_w, stride=1, padding=0):
+        return x
+
+    def col2im(cols, x_shape, kernel_h, kernel_w, stride=1, padding=0):
+        return cols
+
+    forward, backward = pair("im2col", im2col, col2im)
+    assert (forward.__name__, backward.__name__) == ("im2col", "col2im")
 
 
 # --- child processes: time limits and crashes ---------------------------------------------------

@@ -377,6 +377,19 @@ def test_check_forward_refuses_a_wrong_shape(rng):
                       rng.standard_normal((3, 4)))
 
 
+def test_check_forward_names_a_missing_return_and_reads_a_list_as_out_and_cache(rng):
+    def relu_forward(x):
+        np.maximum(x, 0)
+
+    def reference(x):
+        return np.maximum(x, 0), x
+
+    x = rng.standard_normal((3, 4))
+    with pytest.raises(TypeError, match="relu_forward returned None: is a return statement missing"):
+        check_forward(relu_forward, reference, x)
+    assert check_forward(lambda x: [np.maximum(x, 0), x], reference, x).passed()
+
+
 # --- inputs that expose bugs ----------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(21,), (3, 7), (2, 3, 4, 5), (1, 1, 101, 99)])

@@ -89,14 +89,16 @@ def check_forward(student, reference, x, *args, tolerance=DEFAULT_TOLERANCE, **k
     student, reference: layers (their ``forward`` is called) or functions; a
     tuple result is taken as ``(out, cache)``. Both get their own copies of x,
     args and kwargs. Layers must hold the same parameter values.
-    Returns a GradcheckReport with one tensor, "out".
+    Returns a GradcheckReport with one tensor, "out"; TypeError for a result of None.
     """
     x = np.array(_host(x), copy=True)
     outputs = []
     for candidate in (student, reference):
         run = getattr(candidate, "forward", candidate)
         result = run(x.copy(), *_copies(args), **_copies(kwargs))
-        out = result[0] if isinstance(result, tuple) else result
+        if result is None:
+            raise TypeError(f"{_name(candidate)} returned None: is a return statement missing?")
+        out = result[0] if isinstance(result, (tuple, list)) else result
         outputs.append(np.array(_host(out), dtype=np.float64))
     got, expected = outputs
     student_name, reference_name = _name(student), _name(reference)
