@@ -27,13 +27,20 @@ OCCLUSION_SQUARE = 16   # pixels: a quarter of the image side, big enough to hid
 OCCLUSION_STRIDE = 4
 
 
-def explanation_path(folder, shown):
+def explanation_path(folder, shown, taken):
     """The PNG for the image the user named ``shown``: its path parts joined by "_", in ``folder``.
 
-    "photos/apse.jpg" -> folder/photos_apse.jpg.png; distinct inputs get distinct names.
+    "photos/apse.jpg" -> folder/photos_apse.jpg.png. Different paths can give the same name
+    ("photos_apse.jpg", "../apse.jpg" and "apse.jpg"), so ``taken``, the set of names this run
+    has used, gets the new one, and a clash becomes photos_apse.jpg-2.png, -3, ...
     """
     parts = [part for part in Path(shown).parts if part not in (".", "..", Path(shown).anchor)]
-    name = re.sub(r"[^\w.()-]+", "_", "_".join(parts)) or "image"
+    stem = re.sub(r"[^\w.()-]+", "_", "_".join(parts)) or "image"
+    name, copy = stem, 1
+    while name in taken:
+        copy += 1
+        name = f"{stem}-{copy}"
+    taken.add(name)
     return Path(folder) / f"{name}.png"
 
 

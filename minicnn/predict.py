@@ -31,7 +31,7 @@ from PIL import Image
 
 from .classifier import IMAGE_SIZE
 from .data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreadable
-from .data.sources import is_hidden
+from .data.sources import FILE, entry_kind, is_hidden
 from .evaluate import predict_logits
 from .functional import softmax
 
@@ -64,16 +64,23 @@ def expand_paths(paths):
         path = Path(given)
         if path.is_dir():
             found = images_in_folder(path)
-            inputs += [ImageInput(os.path.join(given, relative), path / relative)
+            inputs += [file_input(os.path.join(given, relative), path / relative)
                        for relative in found]
             if not found:
                 inputs.append(ImageInput(str(given), error="a folder with no image files "
                                          "(.jpg, .png or another extension Pillow opens)"))
         elif path.exists():
-            inputs.append(ImageInput(str(given), path))
+            inputs.append(file_input(str(given), path))
         else:
             inputs.append(ImageInput(str(given), error="no such file or folder"))
     return inputs
+
+
+def file_input(shown, path):
+    """An ImageInput for a regular file; for anything else (a FIFO would block the read
+    forever, a device would never end) one that says what it is."""
+    kind = entry_kind(path)
+    return ImageInput(shown, path) if kind == FILE else ImageInput(shown, error=f"not a file: {kind}")
 
 
 def images_in_folder(folder):
@@ -110,13 +117,15 @@ def predict_paths(classifier, paths, top=3, batch_size=256, flip_average=None, e
     if flip_average is None:
         flip_average = classifier.flip_average
     inputs = expand_paths(paths)
+    explanation_names = set()   # across chunks: no PNG may overwrite another
     for start in range(0, len(inputs), batch_size):
         yield from predict_chunk(classifier, inputs[start:start + batch_size], top, flip_average,
-                                 explain_dir)
+                                 explain_dir, explanation_names)
 
 
-def predict_chunk(classifier, inputs, top, flip_average, explain_dir):
-    """Decode and classify a list of ImageInputs -> their result dicts, in order."""
+def predict_chunk(classifier, inputs, top, flip_average, explain_dir, explanation_names):
+    """Decode and classify a list of ImageInputs -> their result dicts, in order; with
+    ``explain_dir``, each PNG's name is added to the set ``explanation_names``."""
     results, decoded, positions = [], [], []
     for item in inputs:
         results.append({"path": item.shown})
@@ -142,7 +151,7 @@ def predict_chunk(classifier, inputs, top, flip_average, explain_dir):
         from .explain import explain_prediction, explanation_path
         for position, image, row in zip(positions, images, probabilities):
             label = int(row.argmax())
-            target = explanation_path(explain_dir, results[position]["path"])
+            target = explanation_path(explain_dir, results[position]["path"], explanation_names)
             explain_prediction(classifier, image, label, row[label], results[position]["path"],
                                target)
             results[position]["explanation"] = str(target)

@@ -113,6 +113,27 @@ def test_folders_are_searched_recursively_for_images_only(tmp_path):
     assert "no image files" in inputs[4].error and "no such file" in inputs[5].error
 
 
+def test_a_fifo_or_a_dangling_link_is_named_not_read(tmp_path):
+    """Reading a FIFO blocks until something writes to it: predict hung on one."""
+    write_photo(tmp_path / "photos" / "a.jpg")
+    os.mkfifo(tmp_path / "photos" / "pipe.png")
+    (tmp_path / "photos" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    inputs = expand_paths([str(tmp_path / "photos"), str(tmp_path / "photos" / "pipe.png")])
+    assert [(os.path.basename(item.shown), item.error) for item in inputs] == [
+        ("a.jpg", None), ("gone.jpg", "not a file: a dangling symbolic link"),
+        ("pipe.png", "not a file: a FIFO"), ("pipe.png", "not a file: a FIFO")]
+
+
+def test_paths_that_flatten_to_one_name_get_distinct_explanations():
+    from minicnn.explain import explanation_path
+    taken = set()
+    names = [explanation_path("out", shown, taken).name
+             for shown in ("photos/apse.jpg", "photos_apse.jpg", "../photos/apse.jpg", "a b.jpg",
+                           "a_b.jpg")]
+    assert names == ["photos_apse.jpg.png", "photos_apse.jpg-2.png", "photos_apse.jpg-3.png",
+                     "a_b.jpg.png", "a_b.jpg-2.png"]
+
+
 def test_unreadable_files_get_an_error_and_the_others_an_answer(checkpoint, tmp_path):
     good = write_photo(tmp_path / "good.jpg")
     corrupt = tmp_path / "corrupt.jpg"
