@@ -169,18 +169,21 @@ def export_command(arguments):
     from .interop import MissingExtra, UnsupportedLayer
     from .models import CheckpointError
 
+    reports = []   # (agrees with minicnn, what to tell the user) per file written
     try:
         classifier = Classifier.load(arguments.checkpoint, backend="numpy")
         if arguments.onnx:
             flip_average = (classifier.flip_average if arguments.flip_average is None
                             else arguments.flip_average)
-            print(export_onnx_file(classifier, arguments.onnx, flip_average))
+            reports.append(export_onnx_file(classifier, arguments.onnx, flip_average))
         if arguments.torch:
-            print(export_torch_file(classifier, arguments.torch))
+            reports.append(export_torch_file(classifier, arguments.torch))
     except (CheckpointError, MissingExtra, UnsupportedLayer, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    for agrees, text in reports:
+        print(text, file=sys.stdout if agrees else sys.stderr)
+    return 0 if all(agrees for agrees, _ in reports) else 1
 
 
 # random pixels on which an exported file is checked against minicnn itself
@@ -195,9 +198,11 @@ def check_pixels():
 
 
 def export_onnx_file(classifier, path, flip_average):
-    """Write the ONNX file; -> what to tell the user, with onnxruntime's agreement when installed."""
+    """Write the ONNX file; -> (agrees, what to tell the user), with onnxruntime's agreement
+    when it is installed."""
     from .evaluate import predict_logits
-    from .interop import MissingExtra, export_onnx, onnxruntime_logits, relative_difference
+    from .interop import (MissingExtra, agreement, export_onnx, onnxruntime_logits,
+                          relative_difference)
 
     export_onnx(classifier.model, path, classifier.mean, classifier.std, classifier.class_names,
                 flip_average=flip_average)
@@ -208,19 +213,19 @@ def export_onnx_file(classifier, path, flip_average):
     try:
         onnx_logits = onnxruntime_logits(path, pixels.astype(np.float32))
     except MissingExtra as error:
-        return "\n".join(lines + [f"not run in onnxruntime: {error}"])
+        return True, "\n".join(lines + [f"not run in onnxruntime: {error}"])
     reference = predict_logits(classifier.model, pixels, classifier.mean, classifier.std,
                                flip_average=flip_average)
-    agreement = relative_difference(onnx_logits, reference)
-    lines.append(f"onnxruntime agrees with minicnn to {agreement:.1e} (largest logit difference / "
-                 f"largest logit, {CHECK_IMAGES} random images)")
-    return "\n".join(lines)
+    agrees, line = agreement("onnxruntime", relative_difference(onnx_logits, reference),
+                             f"{CHECK_IMAGES} random images")
+    return agrees, "\n".join(lines + [line])
 
 
 def export_torch_file(classifier, path):
-    """Write the PyTorch file; -> what to tell the user, with the reloaded module's agreement."""
+    """Write the PyTorch file; -> (agrees, what to tell the user), with the reloaded module's
+    agreement."""
     from .data import normalize
-    from .interop import load_torch, relative_difference, save_torch
+    from .interop import agreement, load_torch, relative_difference, save_torch
     import torch
 
     meta = {"class_names": classifier.class_names, "mean": classifier.mean.tolist(),
@@ -231,11 +236,12 @@ def export_torch_file(classifier, path):
     x = normalize(check_pixels(), classifier.mean, classifier.std)
     with torch.no_grad():
         torch_logits = load_torch(path)(torch.from_numpy(x)).numpy()
-    agreement = relative_difference(torch_logits, classifier.model.forward(x))
-    return (f"wrote {path}: a state_dict, the architecture (JSON) and the meta; rebuild it with "
-            f"minicnn.interop.load_torch, or read it with torch.load(path, weights_only=True)\n"
-            f"the reloaded module agrees with minicnn to {agreement:.1e} (largest logit difference "
-            f"/ largest logit, {CHECK_IMAGES} random images, normalised input)")
+    agrees, line = agreement("the reloaded module",
+                             relative_difference(torch_logits, classifier.model.forward(x)),
+                             f"{CHECK_IMAGES} random images, normalised input")
+    return agrees, (f"wrote {path}: a state_dict, the architecture (JSON) and the meta; rebuild "
+                    f"it with minicnn.interop.load_torch, or read it with torch.load(path, "
+                    f"weights_only=True)\n{line}")
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ neither, and a missing one is a clear MissingExtra error naming the pip command.
 """
 import importlib
 
-from .compare import relative_difference
+from .compare import AGREEMENT_TOLERANCE, agreement, relative_difference
 from .converters import MissingExtra, UnsupportedLayer
 
 # name -> the module that defines it, imported on first use (it imports onnx or torch)
@@ -29,7 +29,8 @@ LAZY_NAMES = {"export_onnx": "onnx_export", "onnx_model": "onnx_export",
               "save_torch": "torch_bridge", "load_torch": "torch_bridge",
               "load_torch_meta": "torch_bridge"}
 
-__all__ = ["MissingExtra", "UnsupportedLayer", "relative_difference", *LAZY_NAMES]
+__all__ = ["AGREEMENT_TOLERANCE", "MissingExtra", "UnsupportedLayer", "agreement",
+           "relative_difference", *LAZY_NAMES]
 
 
 def __getattr__(name):

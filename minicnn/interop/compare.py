@@ -15,3 +15,19 @@ def relative_difference(actual, reference):
         raise ValueError(f"cannot compare logits of shapes {actual.shape} and {reference.shape}")
     scale = max(float(np.max(np.abs(reference), initial=0.0)), np.finfo(np.float64).tiny)
     return float(np.max(np.abs(actual - reference), initial=0.0)) / scale
+
+
+# float32 rounding through a converted graph stays near 1e-6 of the largest logit; a wrong
+# conversion (a transposed weight, a missed normalisation) is off by far more
+AGREEMENT_TOLERANCE = 1e-4
+
+
+def agreement(what, difference, check):
+    """-> (agrees, one line for the user): ``what`` against minicnn, ``difference`` from
+    ``relative_difference`` on ``check`` (the inputs, in words)."""
+    if difference <= AGREEMENT_TOLERANCE:
+        return True, (f"{what} agrees with minicnn to {difference:.1e} (largest logit difference "
+                      f"/ largest logit, {check})")
+    return False, (f"{what} DISAGREES with minicnn: {difference:.1e} of the largest logit, over "
+                   f"the tolerance {AGREEMENT_TOLERANCE:g} ({check}); the file is not a faithful "
+                   "copy")
