@@ -22,6 +22,7 @@ import sys
 import tempfile
 
 import common  # noqa: F401  (thread settings first)
+from minicnn.arguments import integer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,7 +32,8 @@ import json, sys, time
 import numpy as np
 from minicnn import architectures, optim
 network, batch, rounds, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-build = {"reference": architectures.reference_network, "ahe": architectures.ahe_network}[network]
+build = getattr(architectures, {"reference": "reference_network", "ahe": "ahe_network",
+                                "ahe-resnet": "ahe_resnet"}[network])
 model = build(10, backend="numba", seed=0)
 optimizer = optim.SGD(0.01, momentum=0.9)
 rng = np.random.default_rng(0)
@@ -65,16 +67,30 @@ def time_tree(tree, arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the git revision to compare with")
-    parser.add_argument("--network", default="reference", choices=["reference", "ahe"])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--alternations", type=int, default=5)
+    parser.add_argument("--network", default="reference", choices=["reference", "ahe", "ahe-resnet"],
+                        help="ahe-resnet needs a base revision that has it")
+    parser.add_argument("--batch", type=integer(at_least=1), default=64)
+    parser.add_argument("--rounds", type=integer(at_least=1), default=8)
+    parser.add_argument("--warmup", type=integer(at_least=0), default=2)
+    parser.add_argument("--alternations", type=integer(at_least=1), default=5)
     arguments = parser.parse_args()
+    try:
+        times = alternate(arguments)
+    except subprocess.CalledProcessError as error:
+        said = (error.stderr or "").strip().splitlines()
+        print(f"error: {' '.join(map(str, error.cmd[:3]))} ... failed "
+              f"({said[-1] if said else f'exit status {error.returncode}'})", file=sys.stderr)
+        return 2
+    report(times, arguments)
+    return 0
+
+
+def alternate(arguments):
+    """{"this": [seconds], "base": [seconds]}, one entry per alternation."""
     with tempfile.TemporaryDirectory() as scratch:
         base_tree = os.path.join(scratch, "base")
         subprocess.run(["git", "worktree", "add", "--detach", base_tree, arguments.base],
-                       cwd=REPO_ROOT, check=True, capture_output=True)
+                       cwd=REPO_ROOT, check=True, capture_output=True, text=True)
         try:
             times = {"this": [], "base": []}
             for alternation in range(arguments.alternations):
@@ -85,6 +101,10 @@ def main():
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", base_tree], cwd=REPO_ROOT,
                            check=True, capture_output=True)
+    return times
+
+
+def report(times, arguments):
     ratios = [base / this for this, base in zip(times["this"], times["base"])]
     print(f"training step, {arguments.network} network, batch {arguments.batch}, numba backend; "
           f"medians of {arguments.alternations} alternations of {arguments.rounds} steps")
@@ -97,4 +117,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
