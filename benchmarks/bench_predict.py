@@ -73,7 +73,7 @@ def copy_photos(data_root, folder):
 
 def random_checkpoint(path, class_names):
     """A random-weight default AHE network, saved with the Trainer's meta keys."""
-    from minicnn.architectures import ahe_network
+    from minicnn.models import ahe_network
     model = ahe_network(len(class_names), width=16, dropout=0.2, backend="numpy", seed=0)
     model.save(path, meta={"kind": "minicnn-classifier", "class_names": class_names,
                            "mean": [0.44, 0.42, 0.39], "std": [0.25, 0.25, 0.28],

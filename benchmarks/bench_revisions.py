@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 import common  # noqa: F401  (thread settings first)
-from minicnn.arguments import integer
+from minicnn.cli.arguments import integer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

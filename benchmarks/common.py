@@ -42,7 +42,7 @@ def forward_gflop_per_image(image_size=64):
 def minicnn_reference(backend, image_size=64, seed=0):
     """The reference network (minicnn.architectures) as a Sequential, and its SGD optimizer."""
     from minicnn import optim
-    from minicnn.architectures import reference_network
+    from minicnn.models import reference_network
     model = reference_network(CLASSES, backend=backend, seed=seed, image_size=image_size)
     return model, optim.SGD(LEARNING_RATE, momentum=MOMENTUM)
 

@@ -25,14 +25,14 @@ import sys
 import numpy as np
 
 from minicnn import BackendUnavailable, CheckpointError
-from minicnn.arguments import integer, number
+from minicnn.cli.arguments import integer, number
 from minicnn.backend import command_line_backend
-from minicnn.classifier import load_classifier
+from minicnn.predict import load_classifier
 from minicnn.evaluate import predict_logits
 from minicnn.functional import softmax
 from minicnn.visualize import REGULARIZED, generate_class_images
 from minicnn.visualize.images import load_png, save_png
-from minicnn.visualize.plots import plot_class_images, plot_generation_history, save_animation
+from minicnn.figures.visualization import plot_class_images, plot_generation_history, save_animation
 
 # each regularizer of GenerationConfig and the values it takes (0 turns it off)
 REGULARIZER_TYPES = {"l2_decay": number(at_least=0, less_than=1), "blur_every": integer(at_least=0),

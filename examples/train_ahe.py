@@ -16,7 +16,7 @@ Interrupt with Ctrl-C and continue with --resume.
 
 A folder that already holds a run is never overwritten: without --resume the
 command refuses it, naming --resume and a free folder (runs/ahe-2). While a
-run trains, its folder is locked against a second run (minicnn/run_folder.py).
+run trains, its folder is locked against a second run (minicnn/train/run_folder.py).
 Every numeric option is checked before any data loads. Exit status: 0 done,
 2 bad arguments, data, checkpoint or run folder, 3 training diverged, 130
 interrupted.
@@ -31,18 +31,18 @@ import time
 import numpy as np
 
 import minicnn
-from minicnn.architectures import ahe_network, ahe_resnet
-from minicnn.arguments import integer, number
-from minicnn.atomic import atomic_write_text
+from minicnn.models import ahe_network, ahe_resnet
+from minicnn.cli.arguments import integer, number
+from minicnn.io.atomic import atomic_write_text
 from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
 from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, load_dataset,
                           train_validation_split)
 from minicnn.data.targets import MIXES
-from minicnn.evaluate import (classification_metrics, format_report, plot_confusion_matrix,
-                              plot_misclassified, predict_logits)
+from minicnn.evaluate import classification_metrics, format_report, predict_logits
+from minicnn.figures.evaluation import plot_confusion_matrix, plot_misclassified
 from minicnn.functional import softmax
 from minicnn.models import CheckpointError
-from minicnn.run_folder import RunFolderError, hold_run_folder
+from minicnn.train.run_folder import RunFolderError, hold_run_folder
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of

@@ -22,13 +22,13 @@ import time
 
 import numpy as np
 
-from minicnn.architectures import ahe_network
-from minicnn.arguments import integer, number
+from minicnn.models import ahe_network
+from minicnn.cli.arguments import integer, number
 from minicnn.backend import BackendUnavailable, command_line_backend
 from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
                           stratified_split, train_validation_split)
 from minicnn.models import CheckpointError
-from minicnn.run_folder import RunFolderError
+from minicnn.train.run_folder import RunFolderError
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 COLUMNS = ["trial", "lr", "weight_decay", "dropout", "width", "max_shift", "color_jitter",

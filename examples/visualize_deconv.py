@@ -31,14 +31,14 @@ import sys
 import numpy as np
 
 from minicnn import BackendUnavailable, CheckpointError, Conv2D
-from minicnn.arguments import integer, number
-from minicnn.classifier import load_classifier
+from minicnn.cli.arguments import integer, number
+from minicnn.predict import load_classifier
 from minicnn.backend import command_line_backend
 from minicnn.data import (DataError, find_data_dir, load_dataset, normalize,
                           train_validation_split)
 from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
                                occlusion_maps, select_channels, top_activations, top_projections)
-from minicnn.visualize.plots import (plot_evolution, plot_feature_maps, plot_filters,
+from minicnn.figures.visualization import (plot_evolution, plot_feature_maps, plot_filters,
                                      plot_occlusion, plot_rule_comparison, plot_top_projections)
 
 RULES = ("gradient", "deconvnet", "guided")

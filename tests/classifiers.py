@@ -9,7 +9,7 @@ the Trainer's meta keys.
 import numpy as np
 
 from minicnn import layers as layer_module
-from minicnn.architectures import ahe_network, ahe_resnet, reference_network
+from minicnn.models import ahe_network, ahe_resnet, reference_network
 from minicnn.layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, Layer,
                             MaxPool2D, ReLU, Residual, SoftmaxCrossEntropy)
 from minicnn.models import Sequential
@@ -48,17 +48,15 @@ NETWORKS = {
 
 
 def layer_types():
-    """The names of every Layer class minicnn.layers exports (the base class excluded)."""
-    return {name for name in layer_module.__all__
-            if isinstance(getattr(layer_module, name), type)
-            and issubclass(getattr(layer_module, name), Layer) and name != "Layer"}
+    """The names of every layer type of minicnn.layers (LAYER_TYPES; not the base classes)."""
+    return {layer_class.__name__ for layer_class in layer_module.LAYER_TYPES}
 
 
 def randomized(model, seed):
     """Give every bias and BatchNorm parameter and buffer random values (weights keep He init)."""
     rng = np.random.default_rng(seed + 1000)
     backend = model.backend
-    for _, layer in model.named_layers():
+    for layer in (layer for _, layer in model.walk() if layer.holds_arrays):
         for store in (layer.params, layer.buffers):
             for key, value in store.items():
                 if key in ("gamma", "running_var"):
@@ -104,6 +102,6 @@ def real_photo_paths(count_per_class=2):
 
 def real_photos(count_per_class=2):
     """(N, 3, 64, 64) uint8 real photos, decoded as the loader decodes them."""
-    from minicnn.predict import read_image
+    from minicnn.predict.photos import read_image
 
     return np.stack([read_image(path) for path in real_photo_paths(count_per_class)])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from minicnn import Conv2D, Dense, Dropout, Sequential, functional, get_backend
-from minicnn.kernels import cupy_ops, numba_ops
+from minicnn.backend import cupy_ops, numba_ops
 
 from .conftest import REPO_ROOT
 
@@ -166,8 +166,8 @@ def test_plotting_leaves_the_matplotlib_backend_alone(tmp_path):
 import matplotlib
 matplotlib.use("svg")
 import numpy as np
-from minicnn.evaluate import plot_confusion_matrix, plot_curves, plot_misclassified
-from minicnn.visualize import plots
+from minicnn.figures.evaluation import plot_confusion_matrix, plot_curves, plot_misclassified
+from minicnn.figures import visualization as plots
 out = {str(tmp_path)!r}
 history = [{{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "train_accuracy": 0.5,
              "val_accuracy": 0.4, "val_macro_f1": 0.3}}]

@@ -1,7 +1,7 @@
 """Checkpoints as files on disk: their mode, and what a hand-edited or hostile one gets.
 
 Every bad file must raise one CheckpointError naming the file and what is wrong,
-before any layer is built or any weight replaced (minicnn/checkpoint_checks.py).
+before any layer is built or any weight replaced (minicnn/io/checkpoint_checks.py).
 """
 import json
 import os
@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from minicnn import layers
-from minicnn.atomic import atomic_write_text
-from minicnn.layers import Layer
+from minicnn.io.atomic import atomic_write_text
 from minicnn.models import CheckpointError, Sequential
 from minicnn.optim import SGD
 
@@ -188,23 +187,24 @@ def test_a_hand_edited_optimizer_state_is_a_clear_error(case, tmp_path):
 
 
 def test_the_shape_table_matches_what_every_layer_builds():
-    """PARAMETER_SHAPES knows every layer minicnn can build, and their arrays' shapes."""
-    from minicnn.checkpoint_checks import PARAMETER_SHAPES
+    """The shape tables know every layer minicnn can build, and their arrays' shapes, containers
+    (a Sequential inside a model too) by the paths of the layers inside them."""
+    from minicnn.io.checkpoint_checks import CONTAINER_SHAPES, PARAMETER_SHAPES, declared_arrays
+    from minicnn.models import layer_types
 
     examples = {"Conv2D": {"in_channels": 3, "out_channels": 5, "kernel_size": 3},
                 "Dense": {"in_features": 7, "out_features": 4},
                 "BatchNorm2D": {"num_features": 6},
                 "Residual": {"body": [layers.Conv2D(3, 5, 3, padding=1), layers.BatchNorm2D(5)],
-                             "shortcut": [layers.Conv2D(3, 5, 1, bias=False)]}}
-    layer_types = {name for name in layers.__all__
-                   if isinstance(getattr(layers, name), type)
-                   and issubclass(getattr(layers, name), Layer) and name != "Layer"}
-    assert layer_types == set(PARAMETER_SHAPES)
-    for name in layer_types:
+                             "shortcut": [layers.Conv2D(3, 5, 1, bias=False)]},
+                "Sequential": {"layers": [layers.Conv2D(3, 5, 3), layers.ReLU(),
+                                          layers.Residual([layers.BatchNorm2D(5)])]}}
+    types = layer_types()
+    assert set(types) == set(PARAMETER_SHAPES) | set(CONTAINER_SHAPES)
+    for name, layer_class in types.items():
         config = examples.get(name, {})
         for variant in ([config, {**config, "bias": False}] if name == "Conv2D" else [config]):
-            layer = getattr(layers, name)(**variant)
-            built = {**{f"param.{key}": value.shape for key, value in layer.named("params").items()},
-                     **{f"buffer.{key}": value.shape
-                        for key, value in layer.named("buffers").items()}}
-            assert PARAMETER_SHAPES[name](layer.config(), "") == built, (name, variant)
+            layer = layer_class(**variant)
+            built = {**{f"param.{key}": value.shape for key, value in layer.params.items()},
+                     **{f"buffer.{key}": value.shape for key, value in layer.buffers.items()}}
+            assert declared_arrays(layer.describe(), "", types) == built, (name, variant)

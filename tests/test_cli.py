@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from minicnn.__main__ import main as minicnn_main
+from minicnn.cli import main as minicnn_main
 from minicnn.models import read_checkpoint_meta
 
 from .conftest import REPO_ROOT

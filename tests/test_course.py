@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from minicnn.__main__ import main
+from minicnn.cli import main
 from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
                             find_submissions, grade, grade_in_process, gradescope, skeleton_source,
                             summary, text_report, write_kit)

@@ -832,5 +832,5 @@ def test_augment_batch_zoom_is_seeded_and_checked(rng):
     first = augment_batch(batch, np.random.default_rng(5), zoom=0.3)
     np.testing.assert_array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.3))
     assert not np.array_equal(first, augment_batch(batch, np.random.default_rng(5), zoom=0.0))
-    with pytest.raises(ValueError, match="zoom must be in"):
+    with pytest.raises(ValueError, match="augment_batch zoom must be a finite number >= 0 and < 1, got"):
         augment_batch(batch, rng, zoom=1.0)

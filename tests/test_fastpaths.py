@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from minicnn import functional
-from minicnn.kernels import (batchnorm_numba, conv_numba, im2col_numba, numba_ops, pool_numba,
-                             relu_numba, winograd_numba)
+from minicnn.backend import numba_ops
+from minicnn.kernels import (batchnorm_numba, conv_numba, im2col_numba, pool_numba, relu_numba,
+                             winograd_numba)
 
 from .conftest import make_backend
 

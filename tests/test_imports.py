@@ -1,5 +1,6 @@
-"""Imports flow one way: functional <- kernels <- backend <- layers <- models <- train / evaluate /
-visualize / course <- the command line. No cycle among the package's files, imports inside functions included."""
+"""Imports flow one way: functional <- io <- kernels <- backend <- layers <- models <- data <-
+evaluate / visualize / figures <- train / predict / interop / course <- the command line. No
+cycle among the package's files, imports inside functions included."""
 import ast
 
 import pytest
@@ -8,20 +9,17 @@ from .conftest import REPO_ROOT
 
 # The layers of the architecture, lowest first: a module may import its own layer or lower ones.
 LAYERS = [
-    ("the maths and its helpers", ["minicnn.functional", "minicnn.runtime", "minicnn.init",
-                                   "minicnn.atomic", "minicnn.run_folder"]),
-    ("the fast paths", ["minicnn.kernels"]),
+    ("the maths and the rules", ["minicnn.functional", "minicnn.limits"]),
+    ("files", ["minicnn.io"]),
+    ("the machine and the fast paths", ["minicnn.runtime", "minicnn.kernels"]),
     ("the backend", ["minicnn.backend"]),
-    ("the layers", ["minicnn.layers"]),
-    ("models, optimizers, data, gradient checks", ["minicnn.models", "minicnn.optim",
-                                                   "minicnn.data", "minicnn.gradcheck",
-                                                   "minicnn.checkpoint_checks"]),
-    ("ready-made networks", ["minicnn.architectures"]),
-    ("the main job, and the course kit", ["minicnn.train", "minicnn.evaluate",
-                                          "minicnn.visualize", "minicnn.classifier",
-                                          "minicnn.course", "minicnn.predict", "minicnn.explain",
-                                          "minicnn.interop"]),
-    ("the command line", ["minicnn.__main__", "minicnn.arguments", "minicnn"]),
+    ("network parts", ["minicnn.layers", "minicnn.optim", "minicnn.gradcheck"]),
+    ("networks", ["minicnn.models"]),
+    ("data", ["minicnn.data"]),
+    ("scoring and seeing inside", ["minicnn.evaluate", "minicnn.visualize", "minicnn.figures"]),
+    ("the main job, and the course kit", ["minicnn.train", "minicnn.predict", "minicnn.interop",
+                                          "minicnn.course"]),
+    ("the command line", ["minicnn.cli", "minicnn.__main__", "minicnn"]),
 ]
 
 
@@ -146,14 +144,14 @@ def test_the_direction_check_finds_an_upward_import(tmp_path):
         (package / name).write_text("")
     (package / "functional" / "conv.py").write_text("def f():\n    from ..layers import Layer\n")
     assert upward_imports(import_graph(tmp_path)) == [
-        "minicnn.functional.conv (the maths and its helpers) imports minicnn.layers (the layers)"]
+        "minicnn.functional.conv (the maths and the rules) imports minicnn.layers (network parts)"]
     with pytest.raises(AssertionError, match="no layer"):
         layer_of("minicnn.somewhere_new")
 
 
 def test_the_files_are_all_found():
     graph = import_graph(REPO_ROOT)
-    assert {"minicnn.functional.conv", "minicnn.kernels.numba_ops", "minicnn.layers.base",
-            "minicnn.__main__"} <= set(graph)
+    assert {"minicnn.functional.conv", "minicnn.backend.numba_ops", "minicnn.layers.base",
+            "minicnn.cli.evaluate", "minicnn.__main__"} <= set(graph)
     assert "minicnn.functional" in graph["minicnn.layers.base"]
     assert "minicnn.functional.im2col" in graph["minicnn.kernels.conv_numba"]

@@ -19,7 +19,7 @@ from .conftest import REPO_ROOT
 HIDE_AND_RUN = """
 import sys
 sys.modules[{hidden!r}] = None
-from minicnn.__main__ import main
+from minicnn.cli import main
 sys.exit(main({arguments!r}))
 """
 

@@ -100,8 +100,8 @@ def test_parameters_and_gradients_iterate_together(rng, backend_name):
     assert [key for key, _, _ in triples] == list(model.params)
     for key, param, grad in triples:
         assert param.shape == grad.shape, key
-    assert model.num_parameters() == sum(p.size for p in model.parameters())
-    assert len(model.gradients()) == len(model.parameters())
+    assert model.num_parameters() == sum(p.size for p in model.params.values())
+    assert list(model.grads) == list(model.params)
 
 
 @pytest.mark.parametrize("saved_on, loaded_on", [("numpy", "numpy"), ("fakecupy", "numpy"),

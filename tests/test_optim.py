@@ -83,7 +83,7 @@ def test_float32_parameters_stay_float32(rng, backend_name):
     for optimizer in (SGD(0.1, momentum=0.9, weight_decay=1e-4), AdamW(1e-3)):
         set_grads(model, rng, dtype=np.float32)
         optimizer.step(model)
-        assert all(p.dtype == np.float32 for p in model.parameters())
+        assert all(p.dtype == np.float32 for p in model.params.values())
         assert all(v.dtype == np.float32 for slots in optimizer.state.values()
                    for v in slots.values())
 

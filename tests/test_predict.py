@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minicnn.classifier import Classifier
+from minicnn.predict import Classifier
 from minicnn.data import load_dataset
 from minicnn.evaluate import predict_logits
 from minicnn.functional import softmax
 from minicnn.models import CheckpointError
-from minicnn.predict import expand_paths, predict_paths, read_image
+from minicnn.predict.photos import expand_paths, predict_paths, read_image
 
 from .classifiers import (CLASS_NAMES, MEAN, NETWORKS, STD, random_pixels, real_photo_paths,
                           save_classifier)
@@ -125,7 +125,7 @@ def test_a_fifo_or_a_dangling_link_is_named_not_read(tmp_path):
 
 
 def test_paths_that_flatten_to_one_name_get_distinct_explanations():
-    from minicnn.explain import explanation_path
+    from minicnn.predict.explain import explanation_path
     taken = set()
     names = [explanation_path("out", shown, taken).name
              for shown in ("photos/apse.jpg", "photos_apse.jpg", "../photos/apse.jpg", "a b.jpg",
@@ -256,7 +256,7 @@ def test_a_bad_checkpoint_is_exit_status_2(tmp_path):
 
 EXPLAIN_SCRIPT = """
 import json, sys
-from minicnn.classifier import Classifier
+from minicnn.predict import Classifier
 from minicnn.predict import predict_paths
 results = list(predict_paths(Classifier.load(sys.argv[1]), sys.argv[3:], explain_dir=sys.argv[2]))
 print(json.dumps({"results": results, "pyplot_loaded": "matplotlib.pyplot" in sys.modules}))

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from minicnn.run_folder import RunFolderBusy, RunFolderError, free_sibling, hold_run_folder
+from minicnn.train.run_folder import RunFolderBusy, RunFolderError, free_sibling, hold_run_folder
 
 from .conftest import REPO_ROOT
 from .test_train import colour_dataset, make_trainer

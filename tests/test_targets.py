@@ -14,7 +14,7 @@ def test_smoothing_keeps_rows_distributions():
     targets = smooth(one_hot(np.array([2, 0]), 4), 0.1)
     np.testing.assert_allclose(targets, [[0.025, 0.025, 0.925, 0.025],
                                          [0.925, 0.025, 0.025, 0.025]], rtol=1e-6)
-    with pytest.raises(ValueError, match="label smoothing must be in"):
+    with pytest.raises(ValueError, match="label_smoothing must be a finite number >= 0 and < 1, got"):
         smooth(targets, 1.0)
 
 

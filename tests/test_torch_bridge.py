@@ -187,10 +187,10 @@ def test_export_command_writes_the_torch_file(tmp_path):
 
 def test_export_says_when_the_file_disagrees_with_minicnn(tmp_path, monkeypatch, capsys):
     """A converter that broke (here: a stand-in difference of 3%) is reported, exit status 1."""
-    import minicnn.interop
-    from minicnn.__main__ import main
+    import minicnn.interop.verify
+    from minicnn.cli import main
     checkpoint = save_classifier(NETWORKS["ahe"](), tmp_path / "best.npz")
-    monkeypatch.setattr(minicnn.interop, "relative_difference", lambda actual, reference: 0.03)
+    monkeypatch.setattr(minicnn.interop.verify, "relative_difference", lambda actual, reference: 0.03)
     assert main(["export", "--checkpoint", str(checkpoint), "--torch", str(tmp_path / "m.pt")]) == 1
     error = capsys.readouterr().err
     assert "the reloaded module DISAGREES with minicnn: 3.0e-02 of the largest logit" in error

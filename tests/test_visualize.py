@@ -9,7 +9,7 @@ import pytest
 
 from minicnn import (BatchNorm2D, Conv2D, Dense, Dropout, GlobalAvgPool2D, MaxPool2D, ReLU,
                      Sequential, SoftmaxCrossEntropy)
-from minicnn.architectures import ahe_network
+from minicnn.models import ahe_network
 from minicnn.data import ImageDataset, channel_stats, normalize
 from minicnn.evaluate import predict_logits
 from minicnn.gradcheck import numerical_gradient_with_kinks, rel_error
@@ -73,7 +73,7 @@ NETWORKS = {"pool_network": pool_network, "residual_network": residual_network}
 
 def make_positive(model):
     """All weights and biases positive, BatchNorm shifted up: every ReLU sees f > 0 and R >= 0."""
-    for _, layer in model.named_layers():
+    for layer in (layer for _, layer in model.walk() if layer.holds_arrays):
         for name, value in layer.params.items():
             layer.params[name] = abs(value) + (1.0 if name == "beta" else 0.01)
     return model

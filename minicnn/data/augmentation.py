@@ -29,6 +29,8 @@ zoom     scale each sample's content by its own factor in [1 - z, 1 + z] about
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..limits import check
+
 
 def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0, zoom=0.0):
     """batch: (N, C, H, W) normalized floats -> a new (N, C, H, W) float32 augmented array.
@@ -37,12 +39,8 @@ def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0, zoom=0.0
     """
     if batch.ndim != 4:
         raise ValueError(f"augment_batch needs an (N, C, H, W) batch, got shape {batch.shape}")
-    if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-        raise ValueError(f"max_shift must be an int >= 0, got {max_shift!r}")
-    if not 0 <= color_jitter < 1:
-        raise ValueError(f"color_jitter must be in [0, 1), got {color_jitter!r}")
-    if not 0 <= zoom < 1:
-        raise ValueError(f"zoom must be in [0, 1), got {zoom!r}")
+    for name, value in (("max_shift", max_shift), ("color_jitter", color_jitter), ("zoom", zoom)):
+        check(name, value, "augment_batch")
     augmented = np.array(batch, dtype=np.float32)   # a copy, so the caller's batch is untouched
     if flip:
         augmented = random_flip(augmented, rng)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_savez
+from ..io.atomic import atomic_savez
 from .dataset import ImageDataset, LoadReport
 
 # Bump when the stored arrays or the decoding change, so old caches are rebuilt.

@@ -15,6 +15,8 @@ and works on whole arrays.
 """
 import numpy as np
 
+from ..limits import check
+
 MIXES = ("none", "mixup", "cutmix")
 
 
@@ -27,8 +29,7 @@ def one_hot(labels, num_classes):
 
 def smooth(targets, smoothing):
     """(N, K) target probabilities -> (1 - smoothing) * targets + smoothing / K."""
-    if not 0 <= smoothing < 1:
-        raise ValueError(f"label smoothing must be in [0, 1), got {smoothing!r}")
+    check("label_smoothing", smoothing, "smooth")
     return (1 - smoothing) * targets + np.float32(smoothing / targets.shape[1])
 
 
@@ -64,6 +65,8 @@ def soft_targets(images, labels, num_classes, rng, smoothing=0.0, mix="none", al
     ``probability``; smoothing to every batch."""
     if mix not in MIXES:
         raise ValueError(f"unknown mix {mix!r}: choose one of {MIXES}")
+    check("mix_alpha", alpha, "soft_targets")
+    check("mix_probability", probability, "soft_targets")
     targets = smooth(one_hot(labels, num_classes), smoothing)
     if mix != "none" and rng.random() < probability:
         images, targets = (mixup if mix == "mixup" else cutmix)(images, targets, rng, alpha)

@@ -26,8 +26,8 @@ cache)`` (dW, db, ...) and the input gradient (``*_input_gradient``,
 
 This package is also the numpy backend's *table of operations*: the layers
 call ``self.ops.<name>`` for every name in OPERATIONS, and each backend
-provides all of them, the numba backend from minicnn/kernels/numba_ops.py and
-the cupy backend from minicnn/kernels/cupy_ops.py (tests/test_backend.py holds
+provides all of them, the numba backend from minicnn/backend/numba_ops.py and
+the cupy backend from minicnn/backend/cupy_ops.py (tests/test_backend.py holds
 the signatures equal).
 """
 from .batchnorm import (batchnorm_backward, batchnorm_forward, batchnorm_input_gradient,

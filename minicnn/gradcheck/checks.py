@@ -201,7 +201,7 @@ class _LayerSubject:
 
     def params(self):
         """The layer's parameters: with those of the layers inside it (a Residual's), by path."""
-        return _store(self.layer, "params")
+        return self.layer.params
 
     def inputs(self):
         return {"x": self.x, **self.params()}
@@ -225,7 +225,7 @@ class _LayerSubject:
             given = self.to_device(dout.copy())
             dx = self.layer.backward(given)
         analytic = {"dx": np.array(_host(dx), dtype=np.float64)}
-        grads = _store(self.layer, "grads")
+        grads = self.layer.grads
         for name in self.params():
             if grads.get(name) is None:
                 raise RuntimeError(f"{self.name}.backward left grads[{name!r}] empty")
@@ -386,11 +386,6 @@ def _is_array(value):
 
 def _is_float_array(value):
     return _is_array(value) and value.dtype.kind == "f"
-
-
-def _store(layer, name):
-    """A layer's params or grads; a minicnn Layer's ``named`` adds those of the layers inside it."""
-    return layer.named(name) if hasattr(layer, "named") else getattr(layer, name)
 
 
 def _device_of(layer):

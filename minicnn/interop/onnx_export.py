@@ -36,8 +36,8 @@ from importlib import metadata
 
 import numpy as np
 
-from ..atomic import atomic_write
-from ..classifier import IMAGE_SIZE, check_network
+from ..io.atomic import atomic_write
+from ..predict.classifier import IMAGE_SIZE, check_network
 from .converters import converter_for, host_parameter, require
 
 onnx = require("onnx", "onnx", "ONNX export")

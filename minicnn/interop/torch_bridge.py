@@ -40,7 +40,7 @@ import json
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..io.atomic import atomic_write
 from ..layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
                       ReLU, Residual, SoftmaxCrossEntropy)
 from ..models import Sequential

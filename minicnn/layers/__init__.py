@@ -11,9 +11,14 @@ functional pair through ``self.ops``, and keeps the contract of base.py.
     dropout.py     Dropout (inverted)
     batchnorm.py   BatchNorm2D
     loss.py        SoftmaxCrossEntropy
+    container.py   Container: a layer made of layers; pass_down, the one backward walk
     residual.py    Residual: y = body(x) + shortcut(x), the fork rule
+    init.py        the initial weights: He-normal, drawn from the generator a layer is given
+
+Sequential, the container that is also a model, is in minicnn/models/.
 """
 from .base import Layer, ShapeError
+from .container import Container, pass_down
 from .batchnorm import BatchNorm2D
 from .conv import Conv2D
 from .dense import Dense, Flatten
@@ -23,5 +28,9 @@ from .pool import GlobalAvgPool2D, MaxPool2D
 from .relu import RELU_RULES, ReLU
 from .residual import Residual
 
-__all__ = ["Layer", "ShapeError", "Conv2D", "MaxPool2D", "GlobalAvgPool2D", "ReLU", "RELU_RULES",
+# every layer an architecture description (and so a checkpoint) may name
+LAYER_TYPES = (Conv2D, MaxPool2D, GlobalAvgPool2D, ReLU, Flatten, Dense, Dropout, BatchNorm2D,
+               SoftmaxCrossEntropy, Residual)
+
+__all__ = ["Container", "pass_down", "LAYER_TYPES", "Layer", "ShapeError", "Conv2D", "MaxPool2D", "GlobalAvgPool2D", "ReLU", "RELU_RULES",
            "Flatten", "Dense", "Dropout", "BatchNorm2D", "SoftmaxCrossEntropy", "Residual"]

@@ -7,8 +7,9 @@
     params, grads                      dicts with the same keys: the layer's own arrays
     buffers                            non-trained state (BatchNorm's running statistics)
     train() / eval()                   mode switch (Dropout, BatchNorm)
-    sublayers()                        the layers inside a container (Residual); walk()
-                                       visits them all, named(store) gathers their arrays
+    sublayers()                        the layers inside a container (container.py:
+                                       Residual, Sequential); walk() visits them all,
+                                       named(store) gathers their arrays by path
 
 Neither half of backward changes ``dout``, and ``input_gradient`` changes
 nothing at all (no grads, no cache): the visualization walk of
@@ -19,6 +20,7 @@ minicnn/functional: its backend's table inside a model (``backend.ops``), the
 readable ``minicnn.functional`` itself for a layer used on its own. Either way
 the layer code names no array library.
 """
+import contextlib
 import warnings
 
 from .. import functional
@@ -30,6 +32,10 @@ class ShapeError(ValueError):
 
 class Layer:
     """Base class. Subclasses implement forward, input_gradient and, with parameters, parameter_gradients."""
+
+    # whether params, grads and buffers are this layer's own arrays; a container's are views
+    # of the arrays of the layers inside it (container.py), so the walks below skip them
+    holds_arrays = True
 
     def __init__(self):
         self.params = {}
@@ -51,9 +57,17 @@ class Layer:
             yield from layer.walk(f"{path}.{name}" if path else name)
 
     def named(self, store):
-        """{"path.key": array} of one store ("params", "grads" or "buffers") of every layer in walk()."""
+        """{"path.key": array} of one store ("params", "grads" or "buffers") of every layer in walk()
+        that holds arrays: for a plain layer, the store itself ("W", "b")."""
         return {f"{path}.{key}" if path else key: value
-                for path, layer in self.walk() for key, value in getattr(layer, store).items()}
+                for path, layer in self.walk() if layer.holds_arrays
+                for key, value in getattr(layer, store).items()}
+
+    def array_stores(self):
+        """(layer, store) for the params, grads and buffers dicts of every layer in walk() that
+        holds arrays: the dicts to rewrite when the arrays move or change dtype."""
+        return [(layer, store) for _, layer in self.walk() if layer.holds_arrays
+                for store in (layer.params, layer.grads, layer.buffers)]
 
     # --- where the maths runs -----------------------------------------------
     @property
@@ -63,12 +77,12 @@ class Layer:
 
     def to_backend(self, backend):
         """Move params, grads and buffers onto ``backend`` (a host round trip); caches are dropped."""
-        for _, layer in self.walk():
+        for layer, store in self.array_stores():
             to_host = (lambda array: array) if layer.backend is None else layer.backend.to_host
-            for store in (layer.params, layer.grads, layer.buffers):
-                for key, value in store.items():
-                    if value is not None:
-                        store[key] = backend.to_device(to_host(value))
+            for key, value in store.items():
+                if value is not None:
+                    store[key] = backend.to_device(to_host(value))
+        for _, layer in self.walk():
             layer.backend = backend
             layer.cache = None
         return self
@@ -82,11 +96,10 @@ class Layer:
 
     def astype(self, dtype):
         """Cast params, grads and buffers to ``dtype`` (float64 for gradient checks)."""
-        for _, layer in self.walk():
-            for store in (layer.params, layer.grads, layer.buffers):
-                for key, value in store.items():
-                    if value is not None:
-                        store[key] = value.astype(dtype)
+        for _, store in self.array_stores():
+            for key, value in store.items():
+                if value is not None:
+                    store[key] = value.astype(dtype)
         return self
 
     # --- modes ------------------------------------------------------------
@@ -99,6 +112,18 @@ class Layer:
         for _, layer in self.walk():
             layer.training = False
         return self
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """``with layer.evaluating():`` eval mode inside the block, each layer's own mode after
+        it (a prediction or a visualization must not leave a training model in eval mode)."""
+        modes = [(layer, layer.training) for _, layer in self.walk()]
+        self.eval()
+        try:
+            yield self
+        finally:
+            for layer, training in modes:
+                layer.training = training
 
     # --- the contract -----------------------------------------------------
     def forward(self, x):

@@ -1,5 +1,5 @@
 """BatchNorm2D: the layer around minicnn/functional/batchnorm.py (Ioffe & Szegedy 2015)."""
-from ..init import constant
+from .init import constant
 from .base import Layer
 
 

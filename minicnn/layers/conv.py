@@ -1,6 +1,6 @@
 """Conv2D: the layer around conv2d_forward / conv2d_backward (minicnn/functional/conv.py has the maths)."""
 from ..functional.im2col import conv_output_size
-from ..init import constant, he_normal
+from .init import constant, he_normal
 from .base import Layer, ShapeError
 
 

@@ -1,5 +1,5 @@
 """Dense (fully connected) and Flatten: the layers around minicnn/functional/dense.py."""
-from ..init import constant, he_normal
+from .init import constant, he_normal
 from .base import Layer
 
 

@@ -1,5 +1,5 @@
 """Dropout: the layer around minicnn/functional/dropout.py (inverted dropout)."""
-from ..init import generator
+from .init import generator
 from .base import Layer
 
 

@@ -11,9 +11,10 @@ dout straight to x: a path along which the gradient is never scaled down,
 which is why deep residual networks train.
 """
 from .base import Layer, ShapeError
+from .container import Container, pass_down
 
 
-class Residual(Layer):
+class Residual(Container):
     """y = body(x) + shortcut(x); ``body`` and ``shortcut`` are lists of layers, ``shortcut=None``
     is the identity. The two outputs must have the same shape (a strided or wider body needs a
     shortcut that matches it, e.g. ``[Conv2D(C, F, 1, stride=2, bias=False), BatchNorm2D(F)]``)."""
@@ -80,28 +81,6 @@ class Residual(Layer):
         """
         total = dout if self.shortcut is None else None   # the identity passes dout on unchanged
         for branch in self.branches().values():
-            signal = dout
-            for layer in reversed(branch):
-                signal = step(layer, signal)
-            total = signal if total is None else total + signal
+            below = pass_down(branch, dout, step)
+            total = below if total is None else total + below
         return total
-
-    def backward(self, dout):
-        """dout -> dx = body^T(dout) + shortcut^T(dout), filling every inner layer's grads.
-
-        A container walks its branches once: each inner layer's backward fills its
-        grads and hands its dx to the layer below (so no separate parameter pass).
-        """
-        return self.pass_down(dout, lambda layer, signal: layer.backward(signal))
-
-    def parameter_gradients(self, dout):
-        """The inner layers' grads need the signals inside the branches: a full backward."""
-        self.backward(dout)
-
-    def input_gradient(self, dout):
-        """dx = body^T(dout) + shortcut^T(dout), changing nothing."""
-        return self.pass_down(dout, lambda layer, signal: layer.input_gradient(signal))
-
-    def backward_rule(self, signal, rule="gradient"):
-        """A visualization signal splits and adds the same way; the ReLUs inside apply ``rule``."""
-        return self.pass_down(signal, lambda layer, below: layer.backward_rule(below, rule))

@@ -6,5 +6,5 @@
     allocator.py  keeping freed large arrays in the heap for the next step (glibc)
 
 Only choosing the numba backend changes the process (BLAS threads, the
-allocator): minicnn/backend.py, ``NumbaBackend``.
+allocator): minicnn/backend/backends.py, ``NumbaBackend``.
 """

@@ -48,6 +48,7 @@ deconvnet projection of one unit is zero outside that window (tested).
 import numpy as np
 
 from ..layers import RELU_RULES, BatchNorm2D, Conv2D, Dropout, MaxPool2D, ReLU, Residual
+from ..layers.container import pass_down
 
 # Layers that act on each position separately: they keep the receptive field as it is.
 POINTWISE_LAYERS = (BatchNorm2D, ReLU, Dropout)
@@ -98,14 +99,15 @@ def forward_collect(model, x, indices):
     """Run x (N, C, H, W, normalized) through the model in eval mode, up to the largest index.
 
     -> the outputs of the layers at ``indices``, in that order. Every layer records
-    what the backward walk reads: switches, ReLU masks, input shapes.
+    what the backward walk reads: switches, ReLU masks, input shapes. The model
+    is in eval mode only for this pass: each layer gets its own mode back.
     """
-    model.eval()
     wanted = {index: None for index in indices}
-    for index, layer in enumerate(model.layers[:max(wanted) + 1]):
-        x = layer.forward(x)
-        if index in wanted:
-            wanted[index] = x
+    with model.evaluating():
+        for index, layer in enumerate(model.layers[:max(wanted) + 1]):
+            x = layer.forward(x)
+            if index in wanted:
+                wanted[index] = x
     return [wanted[index] for index in indices]
 
 
@@ -114,35 +116,44 @@ def forward_to(model, x, stop):
     return forward_collect(model, x, [stop])[0]
 
 
-def pass_down(layer, signal, rule):
-    """One step of the walk: the signal at a layer's output -> the signal at its input.
-
-    ``backward_rule`` is the layer's input gradient, except in a ReLU (the rule)
-    and in a Residual (its branches, walked with the rule, their signals added).
-    """
-    return layer.backward_rule(signal, rule)
+def recorded_in_training_mode(layers):
+    """The first layer (inner ones too) whose last forward ran in training mode, or None:
+    a BatchNorm that normalized with the batch's own statistics, a Dropout that drew a mask.
+    A walk through them would not be the fixed map it assumes."""
+    for layer in layers:
+        for _, inner in layer.walk():
+            if isinstance(inner, BatchNorm2D) and inner.cache is not None and inner.cache.training:
+                return inner
+            if isinstance(inner, Dropout) and inner.cache is not None:
+                return inner
+    return None
 
 
 def backward_walk(model, signal, start, rule="deconvnet", trace=None):
     """Walk ``signal`` (shaped like layer ``start``'s output) down to the pixels -> (N, C, H, W).
 
     Needs a forward pass in eval mode through layer ``start`` on the same batch
-    first (``forward_collect`` does that). ``rule`` is one of RELU_RULES.
-    ``trace``: a list that receives (index, signal from above, signal passed
-    below) for every layer walked.
+    first (``forward_collect`` does that). ``rule`` is one of RELU_RULES: each
+    layer passes the signal down with ``backward_rule`` (its input gradient,
+    except in a ReLU, which applies the rule, and in a Residual, whose branches
+    walk it and add up). ``trace``: a list that receives (index, signal from
+    above, signal passed below) for every layer walked.
     """
     if rule not in RELU_RULES:
         raise ValueError(f"unknown rule {rule!r}: choose one of {RELU_RULES}")
-    if any(layer.training for layer in model.layers[:start + 1]):
+    layers = model.layers[:start + 1]
+    if recorded_in_training_mode(layers) is not None:
         # in training mode BatchNorm's statistics depend on the batch: not the fixed map a walk needs
         raise ValueError("the backward walk needs the forward pass recorded in eval mode; "
                          "run it after model.eval() (forward_collect does)")
-    for index in range(start, -1, -1):
-        below = pass_down(model.layers[index], signal, rule)
+
+    def step(layer, above):
+        below = layer.backward_rule(above, rule)
         if trace is not None:
-            trace.append((index, signal, below))
-        signal = below
-    return signal
+            trace.append((layers.index(layer), above, below))
+        return below
+
+    return pass_down(layers, signal, step)
 
 
 def strongest_positions(maps):

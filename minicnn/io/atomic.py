@@ -7,7 +7,7 @@ Checkpoints, history.json and the dataset cache all go through here.
 
 Only a kill -9 (or a power cut) mid-write can leave a ``.tmp-*`` file behind;
 ``remove_temporaries`` cleans them up, and a training run calls it when it
-takes its run folder (minicnn/run_folder.py).
+takes its run folder (minicnn/train/run_folder.py).
 """
 import os
 import secrets

@@ -1,7 +1,8 @@
-"""argparse types that refuse a bad number on the command line, before any data loads.
+"""What the command lines share: argparse types that refuse a bad number before any data loads,
+and the options every command that reads a checkpoint takes.
 
-    parser.add_argument("--epochs", type=integer(at_least=1))
-    parser.add_argument("--lr", type=number(greater_than=0))
+    parser.add_argument("--epochs", type=limited("epochs"))     # the rule of minicnn/limits.py
+    parser.add_argument("--top", type=integer(at_least=1))
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1))
 
 A bad value stops the command at once with argparse's usage message and exit
@@ -14,6 +15,9 @@ every comparison check written the wrong way round).
 """
 import argparse
 import math
+
+from ..backend import BACKEND_NAMES, command_line_backend
+from ..limits import LIMITS
 
 
 def integer(at_least=None, at_most=None):
@@ -52,8 +56,32 @@ def number(at_least=None, greater_than=None, less_than=None, at_most=None):
     return parse
 
 
+def limited(name):
+    """The argparse type of hyperparameter ``name``: its rule in minicnn/limits.py, LIMITS."""
+    rule = LIMITS[name]
+    if rule.integer:
+        return integer(at_least=rule.at_least, at_most=rule.at_most)
+    return number(at_least=rule.at_least, greater_than=rule.greater_than,
+                  less_than=rule.less_than, at_most=rule.at_most)
+
+
 def bounds(**limits):
     """The bounds as text, e.g. ' >= 0 and < 1' for at_least=0, less_than=1 (None: no bound)."""
     signs = {"at_least": ">=", "greater_than": ">", "less_than": "<", "at_most": "<="}
     parts = [f"{signs[name]} {limit}" for name, limit in limits.items() if limit is not None]
     return (" " + " and ".join(parts)) if parts else ""
+
+
+def add_checkpoint_arguments(command, flip_average_help="average each image's logits with its "
+                                                          "mirror image's"):
+    """--checkpoint and --flip-average, which every command reading a checkpoint takes."""
+    command.add_argument("--checkpoint", required=True, help="a .npz saved by the Trainer (best.npz)")
+    command.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
+                         help=f"{flip_average_help} (default: as the checkpoint was trained to "
+                              "predict)")
+
+
+def add_backend_argument(command):
+    """--backend: $MINICNN_BACKEND, else numba (backend.command_line_backend)."""
+    command.add_argument("--backend", default=command_line_backend(), choices=BACKEND_NAMES,
+                         help="default: $MINICNN_BACKEND, else numba")

@@ -1,6 +1,6 @@
 """The cupy backend's table of operations: every name of minicnn.functional.OPERATIONS.
 
-CUDA kernels (cupy_kernels.py) for the convolution's im2col / col2im and for
+CUDA kernels (minicnn/kernels/cupy_kernels.py) for the convolution's im2col / col2im and for
 max-pooling; everything else is the readable function, run by CuPy on the GPU
 (the array module follows the arrays).
 """
@@ -13,7 +13,7 @@ from ..functional.dropout import dropout_backward, dropout_forward
 from ..functional.loss import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from ..functional.pool import global_avg_pool_backward, global_avg_pool_forward
 from ..functional.relu import relu_backward, relu_deconvnet, relu_forward, relu_guided
-from .cupy_kernels import (conv2d_forward, conv2d_parameter_gradients, conv2d_transpose,
+from ..kernels.cupy_kernels import (conv2d_forward, conv2d_parameter_gradients, conv2d_transpose,
                            maxpool_forward, unpool)
 
 __all__ = list(OPERATIONS)

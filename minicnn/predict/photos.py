@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreadable
+from ..data.sources import FILE, entry_kind, is_hidden
+from ..evaluate import predict_logits
+from ..functional import softmax
 from .classifier import IMAGE_SIZE
-from .data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreadable
-from .data.sources import FILE, entry_kind, is_hidden
-from .evaluate import predict_logits
-from .functional import softmax
 
 
 @functools.cache

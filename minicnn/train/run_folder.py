@@ -18,7 +18,7 @@ Holding a folder checks it, locks it and tidies it:
   not held: the next run takes it over, and ``held.took_over_from`` names the
   process that left it. (flock is per machine: two machines sharing a folder
   over NFS are not guarded against each other.)
-* ``.tmp-*`` files that a killed writer left behind (minicnn/atomic.py) are
+* ``.tmp-*`` files that a killed writer left behind (minicnn/io/atomic.py) are
   removed; ``held.removed`` lists them.
 
 A process may hold a folder it already holds (train_ahe.py holds it from
@@ -31,7 +31,7 @@ import fcntl
 import os
 import re
 
-from .atomic import remove_temporaries
+from ..io.atomic import remove_temporaries
 
 LOCK_NAME = ".lock"
 RESUME_FROM = "last.npz"

@@ -1,35 +1,12 @@
-"""The backend: which array library runs the maths, in which dtype, with which RNG.
+"""The backends: Backend (numpy), NumbaBackend, DeviceBackend and CupyBackend, and get_backend.
 
-A model owns one Backend and hands it to its layers. A layer computes with
-``self.ops``, its backend's *table of operations*: a module that provides
-every function named in ``minicnn.functional.OPERATIONS``, under the same
-names and signatures. So layer code never names numpy, numba or cupy.
-
-Backends and their tables
--------------------------
-``numpy``  ``ops = minicnn.functional``: the readable maths, as plain NumPy.
-``numba``  ``ops = minicnn.kernels.numba_ops``: the same maths through Numba
-           kernels, and convolutions in cache-sized chunks with one large GEMM
-           each. Every fast path is tested equal to its readable twin.
-           Creating this backend tunes the process (see ``NumbaBackend``).
-``cupy``   ``ops = minicnn.kernels.cupy_ops``: arrays on an NVIDIA GPU
-           (``xp = cupy``), with CUDA kernels for im2col / col2im and pooling.
-           Needs the optional extra: ``pip install -e ".[gpu]"``.
-
-Choose one by argument, ``get_backend("numba")``, or with the environment
-variable ``MINICNN_BACKEND``. A layer used on its own has no backend: it
-computes with ``minicnn.functional`` on whatever arrays it is given.
-
-Arrays cross between host and device only through ``to_device`` and
-``to_host``. A device backend is asynchronous: reading a value on the host
-(``float(loss)``, ``to_host``) waits for the GPU, so training code reads
-the loss once every few steps, not once per step.
+The package docstring (minicnn/backend/__init__.py) says what each one is for.
 """
 import os
 
 import numpy as np
 
-from . import functional
+from .. import functional
 
 BACKEND_NAMES = ("numpy", "numba", "cupy")
 # what the command lines (python -m minicnn, examples/) use when neither
@@ -107,7 +84,7 @@ class Backend:
 
 
 class NumbaBackend(Backend):
-    """NumPy arrays, with the Numba fast paths of minicnn/kernels/numba_ops.py.
+    """NumPy arrays, with the Numba fast paths of minicnn/backend/numba_ops.py.
 
     Creating it tunes the whole process for training, in two ways (creating
     any other backend, a layer or a numpy model changes nothing):
@@ -124,8 +101,8 @@ class NumbaBackend(Backend):
     def __init__(self, seed=0, dtype="float32"):
         super().__init__(seed=seed, dtype=dtype)
         # imported here: start-up time, and the numpy backend never loads Numba
-        from .kernels import numba_ops
-        from .runtime import allocator, threads
+        from . import numba_ops
+        from ..runtime import allocator, threads
         self.ops = numba_ops
         threads.use_one_blas_thread()
         allocator.keep_freed_memory()
@@ -211,7 +188,7 @@ def _usable_cupy():
 
 class CupyBackend(DeviceBackend):
     """CuPy on an NVIDIA GPU: float32, cuBLAS for the GEMMs, our CUDA kernels for
-    im2col / col2im and pooling (the table minicnn/kernels/cupy_ops.py; each
+    im2col / col2im and pooling (the table minicnn/backend/cupy_ops.py; each
     kernel is tested equal to its NumPy twin in tests/test_cupy_kernels.py: on a
     GPU with CuPy, and without one through a host emulation of CuPy's
     ElementwiseKernel).
@@ -225,7 +202,7 @@ class CupyBackend(DeviceBackend):
         The test suite passes its CuPy stand-in (tests/fakecupy.py), whose
         ElementwiseKernel runs the kernels' source on the host, as "fakecuda"."""
         super().__init__(_usable_cupy() if xp is None else xp, name, seed=seed, dtype=dtype)
-        from .kernels import cupy_ops
+        from . import cupy_ops
         self.ops = cupy_ops
 
     def synchronize(self):

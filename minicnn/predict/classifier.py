@@ -7,7 +7,7 @@ examples/visualize_deconv.py) loads it here, so each makes the same checks and g
 the same clear errors:
 
 * the file, its architecture and its weights (``Sequential.from_checkpoint``,
-  minicnn/checkpoint_checks.py): NaN or infinite weights from a run that
+  minicnn/io/checkpoint_checks.py): NaN or infinite weights from a run that
   diverged are refused, not scored;
 * the metadata a prediction needs: ``class_names`` (distinct strings),
   ``mean`` and ``std`` (3 finite numbers each, std > 0), ``flip_average``;
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checkpoint_checks import CheckpointError
-from .evaluate import predict_logits
-from .layers import Dense, ShapeError
-from .models import Sequential, read_checkpoint_meta
+from ..evaluate import predict_logits
+from ..io.checkpoint import read_checkpoint_meta
+from ..io.checkpoint_checks import CheckpointError
+from ..layers import Dense, ShapeError
+from ..models import Sequential
 
 # The side of the square images the networks are trained on (AHE Image64; the loader's default).
 IMAGE_SIZE = 64

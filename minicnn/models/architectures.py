@@ -9,11 +9,11 @@ Every layer draws its initial weights from one generator seeded with ``seed``,
 in layer order: the same seed gives the same network on every backend. A
 backend named by string gets the same seed for its random stream (Dropout).
 """
-from .backend import get_backend
-from .init import generator
-from .layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
+from ..backend import get_backend
+from ..layers import (BatchNorm2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D,
                      ReLU, Residual, SoftmaxCrossEntropy)
-from .models import Sequential
+from ..layers.init import generator
+from .sequential import Sequential
 
 
 def reference_network(num_classes=10, backend=None, seed=0, image_size=64):

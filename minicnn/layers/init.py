@@ -5,7 +5,7 @@ None for fresh entropy) and draws its weights from it when it is built, as a
 PyTorch module does. Nothing re-initialises them later unless asked
 (``Layer.reset_parameters``, ``Sequential.reset_parameters``), so weights a
 user sets survive. A model is reproducible when its layers share one seeded
-generator: minicnn/architectures.py builds its networks that way.
+generator: minicnn/models/architectures.py builds its networks that way.
 
 The arrays are NumPy float32 on the host; a model moves them onto its backend,
 so a given seed gives the same starting weights on every backend.

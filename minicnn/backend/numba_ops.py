@@ -11,10 +11,10 @@ from ..functional.dropout import dropout_backward, dropout_forward
 from ..functional.loss import softmax_cross_entropy_backward, softmax_cross_entropy_forward
 from ..functional.pool import global_avg_pool_backward, global_avg_pool_forward
 from ..functional.relu import relu_deconvnet, relu_guided
-from .batchnorm_numba import (batchnorm_forward, batchnorm_input_gradient,
+from ..kernels.batchnorm_numba import (batchnorm_forward, batchnorm_input_gradient,
                               batchnorm_parameter_gradients)
-from .conv_numba import conv2d_forward, conv2d_parameter_gradients, conv2d_transpose
-from .pool_numba import maxpool_forward, unpool
-from .relu_numba import relu_backward, relu_forward
+from ..kernels.conv_numba import conv2d_forward, conv2d_parameter_gradients, conv2d_transpose
+from ..kernels.pool_numba import maxpool_forward, unpool
+from ..kernels.relu_numba import relu_backward, relu_forward
 
 __all__ = list(OPERATIONS)

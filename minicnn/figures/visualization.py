@@ -1,4 +1,4 @@
-"""The figures: matplotlib for plots, Pillow for the GIF.
+"""The figures of the visualizations: matplotlib for plots, Pillow for the GIF.
 
 Every function takes host arrays and a path, writes one file and returns nothing.
 Each draws on its own ``Figure``: no pyplot state, no change of the matplotlib backend.
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from PIL import Image
 
-from .images import mosaic, signed_to_unit, to_unit
+from ..visualize.images import mosaic, signed_to_unit, to_unit
 
 RULE_TITLES = {"gradient": "gradient (saliency)", "deconvnet": "deconvnet",
                "guided": "guided backprop"}

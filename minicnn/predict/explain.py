@@ -9,19 +9,16 @@
                        hiding the photo hurts the answer (``minicnn.visualize.occlusion_maps``)
 
 Both maps explain the photo itself, not its mirror image, even when the
-checkpoint averages the two for its prediction. The figure is drawn with
-matplotlib's object API (``matplotlib.figure.Figure``), so it touches no global
-plotting state and needs no display.
+checkpoint averages the two for its prediction. The figure is drawn by
+minicnn/figures/explanation.py.
 """
 import re
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
-
-from .data import normalize
-from .visualize import class_saliency, occlusion_maps
-from .visualize.images import signed_to_unit
+from ..data import normalize
+from ..figures.explanation import plot_explanation
+from ..visualize import class_saliency, occlusion_maps
 
 OCCLUSION_SQUARE = 16   # pixels: a quarter of the image side, big enough to hide a part
 OCCLUSION_STRIDE = 4
@@ -52,32 +49,6 @@ def explain_prediction(classifier, image, label, probability, title, path):
     saliency = backend.to_host(class_saliency(model, x, np.array([label]), rule="guided"))
     occlusion = occlusion_maps(model, image, label, classifier.mean, classifier.std,
                                size=OCCLUSION_SQUARE, stride=OCCLUSION_STRIDE)
-    class_name = classifier.class_names[label]
-
-    figure = Figure(figsize=(10, 3.6), layout="constrained")
-    photo_axis, saliency_axis, occlusion_axis = figure.subplots(1, 3)
-    photo = image.transpose(1, 2, 0)
-    photo_axis.imshow(photo)
-    photo_axis.set_title("the photo, as the network sees it", fontsize=9)
-    saliency_axis.imshow(signed_to_unit(saliency)[0].transpose(1, 2, 0))
-    saliency_axis.set_title(f"guided backprop for {class_name}", fontsize=9)
-    occlusion_axis.imshow(photo)
-    shown = occlusion_axis.imshow(occlusion.probability, vmin=0, vmax=1, cmap="viridis",
-                                  alpha=0.65, extent=cell_extent(occlusion.centres))
-    occlusion_axis.set_title(f"p({class_name}) with that part hidden", fontsize=9)
-    figure.colorbar(shown, ax=occlusion_axis, fraction=0.046)
-    height, width = photo.shape[:2]
-    for axis in (photo_axis, saliency_axis, occlusion_axis):
-        axis.set_xlim(-0.5, width - 0.5)
-        axis.set_ylim(height - 0.5, -0.5)
-        axis.axis("off")
-    figure.suptitle(f"{title}: {class_name} ({probability:.1%})", fontsize=10)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-
-
-def cell_extent(centres):
-    """imshow's extent for occlusion cells: each cell is ``OCCLUSION_STRIDE`` wide around its centre."""
-    rows, cols = centres
-    half = OCCLUSION_STRIDE / 2
-    return (cols[0] - half - 0.5, cols[-1] + half - 0.5, rows[-1] + half - 0.5, rows[0] - half - 0.5)
+    plot_explanation(image, saliency[0], occlusion, classifier.class_names[label], probability,
+                     title, OCCLUSION_STRIDE, path)

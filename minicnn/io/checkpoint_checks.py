@@ -1,8 +1,8 @@
 """Checks on what a checkpoint holds, made before anything is built or replaced from it.
 
 A checkpoint is data from disk: maybe hand-edited, maybe from a run that
-diverged, maybe hostile. ``Sequential.from_checkpoint`` and ``Sequential.load``
-run these checks first, so a bad file gets one CheckpointError naming the file
+diverged, maybe hostile. minicnn/io/checkpoint.py runs these checks before it
+builds or changes a model, so a bad file gets one CheckpointError naming the file
 and the entry at fault, never a traceback from deep inside a layer, and the
 model is left as it was.
 
@@ -25,8 +25,6 @@ import json
 import math
 
 import numpy as np
-
-from . import layers as layer_module
 
 
 class CheckpointError(ValueError):
@@ -70,14 +68,15 @@ def check_description(spec, where):
                               f"got {spec!r}")
 
 
-def check_buildable(architecture, arrays, path):
-    """Before ``Sequential.from_architecture`` builds anything: each layer type is a minicnn
-    layer, its constructor accepts the config, and the shapes the configs declare are the
-    shapes of the stored arrays. Raises CheckpointError."""
+def check_buildable(architecture, arrays, path, layer_types):
+    """Before ``Sequential.from_architecture`` builds anything: each layer type is one of
+    ``layer_types`` ({name: class}), its constructor accepts the config, and the shapes the
+    configs declare are the shapes of the stored arrays. Raises CheckpointError."""
     check_architecture(architecture, path)
     expected = {}
     for index, spec in enumerate(architecture):
-        for owned, shape in declared_arrays(spec, f"checkpoint {path}: layer {index}").items():
+        for owned, shape in declared_arrays(spec, f"checkpoint {path}: layer {index}",
+                                            layer_types).items():
             store, name = owned.split(".", 1)       # "param.W" -> the file's "param.<index>.W"
             expected[f"{store}.{index}.{name}"] = shape
     for key, shape in expected.items():
@@ -93,18 +92,22 @@ def check_buildable(architecture, arrays, path):
                               "architecture does not declare")
 
 
-def declared_arrays(spec, where):
+def declared_arrays(spec, where, layer_types):
     """{"param.W": shape, ...} of the layer one description names, checked as it goes: a
-    minicnn layer type whose constructor takes the config (a container's inner layers too)."""
+    layer type of ``layer_types`` whose constructor takes the config (a container's inner
+    layers too)."""
     layer_type, config = spec["type"], spec["config"]
-    if layer_type not in PARAMETER_SHAPES:
+    known = (set(PARAMETER_SHAPES) | set(CONTAINER_SHAPES)) & set(layer_types)
+    if layer_type not in known:
         raise CheckpointError(f"{where}: unknown layer type {layer_type!r} (known: "
-                              f"{', '.join(sorted(PARAMETER_SHAPES))})")
+                              f"{', '.join(sorted(known))})")
     try:
-        inspect.signature(getattr(layer_module, layer_type)).bind(**config)
+        inspect.signature(layer_types[layer_type]).bind(**config)
     except TypeError as error:
         raise CheckpointError(f"{where}: {layer_type} cannot take the arguments {config}: "
                               f"{error}") from None
+    if layer_type in CONTAINER_SHAPES:
+        return CONTAINER_SHAPES[layer_type](config, where, layer_types)
     return PARAMETER_SHAPES[layer_type](config, where)
 
 
@@ -141,7 +144,19 @@ def no_arrays(config, where):
     return {}
 
 
-def residual_shapes(config, where):
+def inner_shapes(specs, prefix, where, layer_types):
+    """The arrays of a list of inner layer descriptions, by path: "<prefix><index>.<name>"."""
+    shapes = {}
+    for index, spec in enumerate(specs):
+        inner = f"{where}, {prefix}layer {index}" if prefix else f"{where}, layer {index}"
+        check_description(spec, inner)
+        for owned, shape in declared_arrays(spec, inner, layer_types).items():
+            store, name = owned.split(".", 1)
+            shapes[f"{store}.{prefix}{index}.{name}"] = shape
+    return shapes
+
+
+def residual_shapes(config, where, layer_types):
     """The arrays of the layers inside, by path: "param.body.0.W", "buffer.shortcut.1.running_var"."""
     shapes = {}
     for branch in ("body", "shortcut"):
@@ -151,13 +166,17 @@ def residual_shapes(config, where):
         if not isinstance(specs, list) or not specs:
             raise CheckpointError(f"{where}: Residual {branch} must be a non-empty list of "
                                   f"layer descriptions, got {specs!r}")
-        for index, spec in enumerate(specs):
-            inner = f"{where}, {branch} layer {index}"
-            check_description(spec, inner)
-            for owned, shape in declared_arrays(spec, inner).items():
-                store, name = owned.split(".", 1)
-                shapes[f"{store}.{branch}.{index}.{name}"] = shape
+        shapes.update(inner_shapes(specs, f"{branch}.", where, layer_types))
     return shapes
+
+
+def sequential_shapes(config, where, layer_types):
+    """A Sequential inside a model: its layers' arrays by path, "param.0.W", ..."""
+    specs = config.get("layers")
+    if not isinstance(specs, list):
+        raise CheckpointError(f"{where}: Sequential layers must be a list of layer "
+                              f"descriptions, got {specs!r}")
+    return inner_shapes(specs, "", where, layer_types)
 
 
 # The parameter and buffer shapes ("param.W", "buffer.running_var", ...) each minicnn layer
@@ -166,8 +185,9 @@ PARAMETER_SHAPES = {
     "Conv2D": conv2d_shapes, "Dense": dense_shapes, "BatchNorm2D": batchnorm_shapes,
     "MaxPool2D": no_arrays, "GlobalAvgPool2D": no_arrays, "ReLU": no_arrays,
     "Flatten": no_arrays, "Dropout": no_arrays, "SoftmaxCrossEntropy": no_arrays,
-    "Residual": residual_shapes,
 }
+# A container's: the arrays of the layers its config describes, by their paths inside it.
+CONTAINER_SHAPES = {"Residual": residual_shapes, "Sequential": sequential_shapes}
 
 
 # --- the arrays --------------------------------------------------------------------

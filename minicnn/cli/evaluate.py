@@ -1,0 +1,86 @@
+"""``python -m minicnn evaluate``: score a checkpoint on a folder of class folders.
+
+    evaluate --checkpoint CKPT --data DIR [--split NAME] [--json]
+
+DIR is a folder of class folders (for example a ``test/`` split). A dataset
+root holding split folders (train/ and test/) needs ``--split`` to say which
+one to score: scoring train/ by accident would report the images the model
+learned from. The report names the folder it scored.
+"""
+import json
+import sys
+
+import numpy as np
+
+from ..backend import BackendUnavailable
+from ..data import DataError, list_splits, load_dataset
+from ..data.sources import KNOWN_SPLIT_NAMES
+from ..evaluate import classification_metrics, format_report, predict_logits
+from ..io.checkpoint_checks import CheckpointError
+from ..predict.classifier import Classifier
+from .arguments import add_backend_argument, add_checkpoint_arguments, integer
+
+
+def add_parser(commands):
+    evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on a folder of class folders",
+                                   description=__doc__.split("\n\n", 2)[2].strip())
+    add_checkpoint_arguments(evaluate)
+    evaluate.add_argument("--data", required=True,
+                          help="a folder of class folders, e.g. DIR/test; or a dataset root "
+                               "(or .zip) of split folders, with --split")
+    evaluate.add_argument("--split", default=None, choices=KNOWN_SPLIT_NAMES,
+                          help="the split folder of --data to score, when --data holds several")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    add_backend_argument(evaluate)
+    evaluate.add_argument("--batch-size", type=integer(at_least=1), default=256)
+    evaluate.set_defaults(run=run)
+
+
+def run(arguments):
+    try:
+        classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
+        dataset = load_dataset(arguments.data, split=choose_split(arguments),
+                               verbose=not arguments.json)
+    except (BackendUnavailable, CheckpointError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    class_names = classifier.class_names
+    unknown = sorted(set(dataset.class_names) - set(class_names))
+    if unknown:
+        print(f"error: {dataset.source} has class folders the model does not know: {unknown}; "
+              f"it was trained on {class_names}", file=sys.stderr)
+        return 2
+    # the data folder may hold a subset of the classes: map its indices onto the model's
+    to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
+    # the checkpoint says how its model predicts; the command line may override it
+    flip_average = (classifier.flip_average if arguments.flip_average is None
+                    else arguments.flip_average)
+    labels = to_model_index[dataset.labels]
+    logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
+                            arguments.batch_size, flip_average=flip_average)
+    metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
+    metrics["checkpoint"] = str(arguments.checkpoint)
+    metrics["data"] = str(arguments.data)
+    metrics["scored"] = dataset.source
+    metrics["flip_average"] = bool(flip_average)
+    if arguments.json:
+        print(json.dumps(metrics))
+    else:
+        print(format_report(metrics, title=f"{arguments.checkpoint} on {dataset.source}"))
+        print("\nconfusion matrix (rows: true, columns: predicted):")
+        for name, row in zip(class_names, metrics["confusion_matrix"]):
+            print(f"  {name:<18}" + "".join(f"{count:>6}" for count in row))
+    return 0
+
+
+def choose_split(arguments):
+    """--split; without it, DataError for a dataset root of split folders."""
+    if arguments.split is not None:
+        return arguments.split
+    splits = list_splits(arguments.data)
+    if splits:
+        example = "test" if "test" in splits else splits[0]
+        raise DataError(f"{arguments.data} is a dataset root (split folders: {', '.join(splits)}): "
+                        f"say which split to score with --split, e.g. --split {example}, or pass "
+                        "the split folder itself as --data")
+    return "train"   # --data is a split folder, which load_dataset reads whatever the name

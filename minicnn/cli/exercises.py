@@ -1,0 +1,38 @@
+"""``python -m minicnn exercises``: write the course's exercises into a folder.
+
+    exercises DIR [--force]
+
+A skeleton of minicnn/functional with blanks, a README for students and their
+tests (minicnn/course/kit.py).
+"""
+import pathlib
+import sys
+
+from .. import course
+
+
+def add_parser(commands):
+    exercises = commands.add_parser(
+        "exercises", help="write the course's exercises: minicnn/functional with blanks, a "
+                          "README and tests for students")
+    exercises.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    exercises.add_argument("--force", action="store_true",
+                           help="write into a folder that is not empty, overwriting the kit's "
+                                "files there (a student's work in functional/ included)")
+    exercises.set_defaults(run=run)
+
+
+def run(arguments):
+    try:
+        written = course.write_kit(arguments.folder, force=arguments.force)
+    except course.KitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    folder = pathlib.Path(arguments.folder)
+    skeleton = [path for path in written if path.parent.name == "functional"]
+    print(f"wrote the exercises to {folder}: README.md, pytest.ini, test_exercises.py and "
+          f"functional/ ({len(skeleton)} files; {len(course.EXERCISES)} functions to write, "
+          f"{sum(exercise.points for exercise in course.EXERCISES):g} points)")
+    print(f"students read {folder / 'README.md'} and check themselves with `pytest` in "
+          f"{folder}; grade with `python -m minicnn grade {folder}`")
+    return 0
