@@ -152,6 +152,21 @@ Sequential([Conv2D(3, 4, 3)], backend="numpy").forward(np.ones((1, 3, 5, 5), dty
     assert report["after"] == report["before"] and not report["allocator"], report
 
 
+def test_a_fast_kernel_called_on_its_own_leaves_the_process_alone():
+    """README: only choosing the numba backend reconfigures the process. Calling a Numba kernel
+    directly (its chunks run on the worker threads) used to cap BLAS at one thread too."""
+    action = """
+from minicnn.kernels import conv_numba
+x = np.ones((4, 3, 8, 8), dtype=np.float32)
+out, cache = conv_numba.conv2d_forward(x, np.ones((5, 3, 3, 3), dtype=np.float32), None, 1, 1)
+conv_numba.conv2d_parameter_gradients(np.ones_like(out), cache)
+"""
+    report = json.loads(run_python(BLAS_AND_ALLOCATOR.format(action=action),
+                                   OPENBLAS_NUM_THREADS="2"))
+    # numba may load a BLAS of its own: every BLAS in the process keeps its 2 threads
+    assert report["before"] == [2] and set(report["after"]) == {2} and not report["allocator"], report
+
+
 def test_choosing_the_numba_backend_does_tune_the_process():
     """The companion: the check above would see it if a layer did what the numba backend does."""
     action = "from minicnn import get_backend\nget_backend('numba')"

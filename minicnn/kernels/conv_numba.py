@@ -45,7 +45,7 @@ from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 CHUNK_BYTES = 1 * 2**20
 
 
-class ConvCache(NamedTuple):
+class NumbaConvCache(NamedTuple):
     """What the fast forward keeps for backward: x, or on the Winograd path its transformed tiles."""
     x: object           # (N, C, H, W), the input: each chunk's cols are rebuilt from it (None on Winograd)
     tiles: object       # winograd_numba.TransformedInput (None on the im2col path)
@@ -79,7 +79,7 @@ def conv2d_forward(x, weight, bias, stride=1, padding=0):
     has_bias = bias is not None
     if winograd_numba.applies(x.shape, weight.shape, stride, padding):
         out, tiles = winograd_numba.forward(x, weight, bias, keep_tiles=True)
-        return out, ConvCache(None, tiles, x.shape, weight, stride, padding, has_bias)
+        return out, NumbaConvCache(None, tiles, x.shape, weight, stride, padding, has_bias)
     N, C, H, W = x.shape
     F, _, kernel_h, kernel_w = weight.shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
@@ -105,7 +105,7 @@ def conv2d_forward(x, weight, bias, stride=1, padding=0):
             np.add(per_sample, bias[:, None], out=target)
 
     run_chunks(forward_chunk, _chunks(N, rows, positions, x.itemsize))
-    return out, ConvCache(x, None, x.shape, weight, stride, padding, has_bias)
+    return out, NumbaConvCache(x, None, x.shape, weight, stride, padding, has_bias)
 
 
 def conv2d_parameter_gradients(dout, cache):

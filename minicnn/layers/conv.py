@@ -26,7 +26,7 @@ class Conv2D(Layer):
         self.stride = stride
         self.padding = padding
         self.has_bias = bool(bias)
-        self.cache = None       # functional.conv.ConvCache (or the backend's own): cols, x_shape, ...
+        self.cache = None       # functional.conv.ConvCache, or a fast path's own (NumbaConvCache)
         self.reset_parameters(rng)
 
     def config(self):

@@ -12,11 +12,15 @@ machine the whole step ran 20 times slower than it does now
   them to ``THREADS`` Python threads, each taking the next free chunk and
   doing all of it, im2col, GEMM and scatter, on its own core;
 * BLAS runs single-threaded (``use_one_blas_thread``, called when a numba
-  backend is created): the parallelism is ours, and each GEMM stays with the
-  chunk it belongs to. This holds for the whole process, so the small GEMMs
-  of Dense layers also run on one core. That costs little on an idle machine
-  and saves a lot on a busy one, where a 2-thread OpenBLAS call waits until
-  both its threads find a free core (benchmarks/bench_threads.py measures it).
+  backend is created, and only then): the parallelism is ours, and each GEMM
+  stays with the chunk it belongs to. This holds for the whole process, so
+  the small GEMMs of Dense layers also run on one core. That costs little on
+  an idle machine and saves a lot on a busy one, where a 2-thread OpenBLAS
+  call waits until both its threads find a free core
+  (benchmarks/bench_threads.py measures it). A kernel called on its own,
+  without the backend, changes nothing in the process: it runs with whatever
+  BLAS threads the process has (correct, but slower if BLAS also spreads
+  each chunk's GEMM over the cores).
 
 The thread count is Numba's (``NUMBA_NUM_THREADS``, by default the number of
 cores). Results never depend on which thread did a chunk: a chunk's output
@@ -68,7 +72,6 @@ def run_chunks(work, chunks):
                 return
             results[index] = work(chunks[index])
 
-    use_one_blas_thread()
     futures = [_workers().submit(worker) for _ in range(min(THREADS, len(chunks)) - 1)]
     try:
         worker()
