@@ -10,7 +10,8 @@ median. A busy machine slows both trees alike within an alternation, so the
 script prints the median over alternations per tree and the median of the
 per-alternation ratios base / this (above 1: this tree is faster).
 
-The timed code uses only what both trees have: ``minicnn.architectures``,
+The timed code uses only what both trees have: the ready-made networks
+(``minicnn.models`` since issue 20's layout, ``minicnn.architectures`` before),
 ``Sequential.forward`` / ``backward(input_gradient=False)`` and ``optim.SGD``.
 """
 import argparse
@@ -30,7 +31,11 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEP_TIMER = r"""
 import json, sys, time
 import numpy as np
-from minicnn import architectures, optim
+from minicnn import optim
+try:
+    from minicnn.models import architectures     # the layout of issue 20
+except ImportError:
+    from minicnn import architectures            # earlier trees
 network, batch, rounds, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 build = getattr(architectures, {"reference": "reference_network", "ahe": "ahe_network",
                                 "ahe-resnet": "ahe_resnet"}[network])
