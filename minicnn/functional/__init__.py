@@ -18,6 +18,8 @@ arrays. One file per operation, forward and backward together:
     dropout.py    dropout_forward / dropout_backward
     batchnorm.py  batchnorm_forward / batchnorm_backward
     loss.py       softmax_cross_entropy_forward / softmax_cross_entropy_backward, log_softmax, softmax
+    winograd.py   winograd_conv3x3_forward, _weight_gradient, _transpose: 3x3 convolutions with
+                  2.25 times fewer multiplications (the readable twin of the numba fast path)
 
 A layer with parameters splits its backward into the two halves that
 ``Layer.backward`` runs one after the other: ``*_parameter_gradients(dout,
@@ -43,6 +45,8 @@ from .loss import (log_softmax, softmax, softmax_cross_entropy_backward,
 from .pool import (global_avg_pool_backward, global_avg_pool_forward, maxpool_backward,
                    maxpool_forward, pool_output_size, unpool)
 from .relu import relu_backward, relu_deconvnet, relu_forward, relu_guided
+from .winograd import (winograd_applies, winograd_conv3x3_forward, winograd_conv3x3_transpose,
+                       winograd_conv3x3_weight_gradient)
 
 # What a backend's table provides: every function a layer calls.
 OPERATIONS = (
@@ -60,4 +64,5 @@ OPERATIONS = (
 __all__ = list(OPERATIONS) + [
     "OPERATIONS", "conv2d_backward", "conv2d_naive", "maxpool_backward", "dense_backward",
     "batchnorm_backward", "batchnorm_statistics", "im2col", "col2im", "conv_output_size",
-    "pool_output_size", "log_softmax", "softmax"]
+    "pool_output_size", "log_softmax", "softmax", "winograd_applies", "winograd_conv3x3_forward",
+    "winograd_conv3x3_weight_gradient", "winograd_conv3x3_transpose"]

@@ -1,8 +1,10 @@
 """Fast path for 3x3 convolutions (stride 1, padding 1): Winograd F(2x2, 3x3).
 
-A twin of conv2d_forward, conv2d_parameter_gradients and conv2d_transpose in
-minicnn/functional/conv.py for the one shape that dominates VGG-style networks;
-tests/test_fastpaths.py holds the three equal to the readable im2col versions
+The fast twin of minicnn/functional/winograd.py, the same maths in a few lines of
+NumPy (read that first), and so of conv2d_forward, conv2d_parameter_gradients and
+conv2d_transpose in minicnn/functional/conv.py for the one shape that dominates
+VGG-style networks. tests/test_winograd.py holds the three products equal to the
+readable Winograd version, tests/test_fastpaths.py to the readable im2col versions
 (to float rounding: the arithmetic is reordered, not approximated).
 
 The idea (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
