@@ -319,7 +319,7 @@ def test_gradescope_json_and_the_gradebook(graded_col2im_bug):
 def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["exercises", str(tmp_path / "kit")]) == 0
     out = capsys.readouterr().out
-    assert "(10 files; 20 functions to write, 100 points)" in out
+    assert "(11 files; 20 functions to write, 100 points)" in out
     assert main(["exercises", str(tmp_path / "kit")]) == 2
     assert "is not empty (it holds README.md, functional, pytest.ini, test_exercises.py)" in \
         capsys.readouterr().err

@@ -73,7 +73,11 @@ EXERCISES = tuple(
                                           (backward, "backward", forward[0])))
 
 GIVEN = ("array_module", "conv_output_size", "pool_output_size", "batchnorm_statistics",
-         "log_softmax", "softmax")
+         "log_softmax", "softmax",
+         # Winograd's algorithm: further reading, a faster way to compute conv2d_forward
+         "winograd_applies", "input_tiles", "filter_tiles", "output_from_tiles",
+         "winograd_conv3x3_forward", "winograd_conv3x3_weight_gradient",
+         "winograd_conv3x3_transpose")
 
 HALVES = "the two halves of a backward, which minicnn's layers call one at a time: you write " \
          "the backward whole"
@@ -89,7 +93,7 @@ LEFT_OUT = {
 
 # minicnn/functional's files, in the order a student meets them (__init__.py is written anew)
 FILES = ("arrays.py", "im2col.py", "conv.py", "pool.py", "relu.py", "dense.py", "dropout.py",
-         "batchnorm.py", "loss.py")
+         "batchnorm.py", "loss.py", "winograd.py")
 
 
 def exercises_in(file):
