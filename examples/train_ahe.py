@@ -35,7 +35,8 @@ from minicnn.models import ahe_network, ahe_resnet
 from minicnn.cli.arguments import integer, number
 from minicnn.io.atomic import atomic_write_text
 from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
-from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, load_dataset,
+from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, list_splits,
+                          load_dataset,
                           train_validation_split)
 from minicnn.data.targets import MIXES
 from minicnn.evaluate import classification_metrics, format_report, predict_logits
@@ -238,11 +239,12 @@ def train_and_report(arguments, out_dir, started):
     results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
                                             "validation", config.flip_average)}
     report = [format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
-    test_dir = os.path.join(root, "test")
-    if os.path.isdir(test_dir) and not arguments.quick:
-        test_set = load_dataset(test_dir, image_size=IMAGE_SIZE)
+    # the data source's own list of splits: a folder's test/ or the test split inside a .zip
+    if "test" in list_splits(root) and not arguments.quick:
+        test_set = load_dataset(root, split="test", image_size=IMAGE_SIZE)
         if test_set.class_names != class_names:
-            print(f"warning: {test_dir} classes differ from train; test skipped", file=sys.stderr)
+            print(f"warning: the test split of {root} has other classes than train; test skipped",
+                  file=sys.stderr)
         else:
             results["test"] = evaluate_split(model, test_set, mean, std, class_names, out_dir, "test",
                                              config.flip_average)

@@ -4,6 +4,7 @@ import importlib.util
 import json
 import re
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -275,3 +276,21 @@ def test_tune_continues_the_trial_an_interruption_left_unrecorded(data_root, tmp
     assert (tmp_path / "tune" / "results.csv").read_text().splitlines()[1].split(",")[:10] == \
         first.splitlines()[1].split(",")[:10]
     assert "resumed from" in capsys.readouterr().err
+
+
+def test_train_ahe_scores_the_test_split_inside_a_zip(tmp_path, capsys):
+    """Issue 20: with --data x.zip the test split in the zip was never scored (the script
+    looked for a folder x.zip/test on disk)."""
+    folder = tmp_path / "unzipped"
+    write_class_folders(folder / "train", per_class=6)
+    write_class_folders(folder / "test", per_class=2, seed=1)
+    archive = tmp_path / "ahe.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for file in sorted(folder.rglob("*")):
+            zipped.write(file, f"ahe64/{file.relative_to(folder).as_posix()}")
+    out = tmp_path / "run"
+    assert train_ahe("--data", str(archive), "--out", str(out), *TINY_RUN) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "test" in metrics, "the test split inside the zip was not scored"
+    assert metrics["test"]["num_images"] == 6
+    assert "\ntest: 6 images\n" in capsys.readouterr().out
