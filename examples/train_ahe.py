@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import minicnn
-from minicnn.models import ahe_network, ahe_resnet
+from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
 from minicnn.cli.arguments import integer, number
 from minicnn.io.atomic import atomic_write_text
 from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
@@ -94,7 +94,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--zoom", type=number(at_least=0, less_than=1), default=DEFAULTS["zoom"],
                         help="random scale in [1 - zoom, 1 + zoom] about the centre")
     parser.add_argument("--architecture", default=DEFAULTS["architecture"],
-                        choices=["ahe", "ahe-resnet"],
+                        choices=AHE_ARCHITECTURES,
                         help="ahe: VGG-style stages; ahe-resnet: residual blocks")
     parser.add_argument("--blocks", type=stage_blocks, default=DEFAULTS["blocks"],
                         help="ahe-resnet: residual blocks per stage, e.g. 1,1,1")
@@ -212,12 +212,9 @@ def train_and_report(arguments, out_dir, started):
     print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
           f"{len(class_names)} classes, from {root}", file=sys.stderr)
 
-    if arguments.architecture == "ahe-resnet":
-        model = ahe_resnet(len(class_names), width=width, blocks=arguments.blocks,
-                           dropout=arguments.dropout, backend=backend, seed=arguments.seed)
-    else:
-        model = ahe_network(len(class_names), width=width, dropout=arguments.dropout,
-                            backend=backend, seed=arguments.seed)
+    model = ahe_classifier(arguments.architecture, len(class_names), width=width,
+                           dropout=arguments.dropout, blocks=arguments.blocks, backend=backend,
+                           seed=arguments.seed)
     print(model.summary((1, 3, IMAGE_SIZE, IMAGE_SIZE)), file=sys.stderr)
     config = TrainConfig(epochs=epochs, batch_size=arguments.batch_size, lr=arguments.lr,
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,

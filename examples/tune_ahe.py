@@ -11,7 +11,8 @@ interrupted resumes from its last.npz. At the end it writes results.md
 (sorted table) and results.png.
 
 Searched: learning rate, weight decay, dropout, width, augmentation strength
-(max shift and colour jitter).
+(max shift and colour jitter), for the network train_ahe.py trains by default
+(``--architecture ahe-resnet``; ``ahe`` for the VGG-style one).
 """
 import argparse
 import csv
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 
-from minicnn.models import ahe_network
+from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
 from minicnn.cli.arguments import integer, number
 from minicnn.backend import BackendUnavailable, command_line_backend
 from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
@@ -102,6 +103,8 @@ def parse_arguments(argv=None):
                         help="train each trial on this stratified fraction of the training part")
     parser.add_argument("--seed", type=integer(at_least=0), default=0,
                         help="seeds the search and the split")
+    parser.add_argument("--architecture", default=AHE_ARCHITECTURES[0], choices=AHE_ARCHITECTURES,
+                        help="the network to tune (default: train_ahe.py's default)")
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     parser.add_argument("--out", default=os.path.join("runs", "tune"))
@@ -136,13 +139,16 @@ def search(arguments):
             continue
         print(f"trial {trial}/{arguments.trials}: {point}", file=sys.stderr)
         started = time.perf_counter()
-        model = ahe_network(len(dataset.class_names), width=point["width"],
-                            dropout=point["dropout"], backend=arguments.backend, seed=arguments.seed)
+        model = ahe_classifier(arguments.architecture, len(dataset.class_names),
+                               width=point["width"], dropout=point["dropout"],
+                               backend=arguments.backend, seed=arguments.seed)
         config = TrainConfig(epochs=arguments.epochs, lr=point["lr"],
                              weight_decay=point["weight_decay"], max_shift=point["max_shift"],
                              color_jitter=point["color_jitter"], seed=arguments.seed)
         trial_dir = os.path.join(arguments.out, f"trial-{trial:02d}")
-        trainer = Trainer(model, config, trial_dir, dataset.class_names, mean, std, progress=False)
+        trainer = Trainer(model, config, trial_dir, dataset.class_names, mean, std, progress=False,
+                          extra_meta={"architecture_name": arguments.architecture,
+                                      "width": point["width"], "dropout": point["dropout"]})
         status = "ok"
         try:
             # a trial interrupted in an earlier search left its last.npz: continue it

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from minicnn.cli import main as minicnn_main
+from minicnn import Residual, Sequential
 from minicnn.models import read_checkpoint_meta
 
 from .conftest import REPO_ROOT
@@ -276,6 +277,21 @@ def test_tune_continues_the_trial_an_interruption_left_unrecorded(data_root, tmp
     assert (tmp_path / "tune" / "results.csv").read_text().splitlines()[1].split(",")[:10] == \
         first.splitlines()[1].split(",")[:10]
     assert "resumed from" in capsys.readouterr().err
+
+
+def test_tune_tunes_the_network_train_ahe_trains_by_default(data_root, tmp_path):
+    """Issue 20: tune_ahe.py searched only ahe_network, while train_ahe.py trains ahe_resnet."""
+    arguments = ["--data", str(data_root), "--trials", "1", "--epochs", "1", "--backend", "numpy",
+                 "--out", str(tmp_path / "tune")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert example("tune_ahe").main(arguments) == 0
+    trial = tmp_path / "tune" / "trial-01" / "best.npz"
+    model = Sequential.from_checkpoint(trial, backend="numpy")
+    assert any(isinstance(layer, Residual) for layer in model.layers)
+    assert read_checkpoint_meta(trial)["architecture_name"] == "ahe-resnet"
+    assert example("tune_ahe").parse_arguments([]).architecture == \
+        example("train_ahe").parse_arguments([]).architecture
 
 
 def test_train_ahe_scores_the_test_split_inside_a_zip(tmp_path, capsys):

@@ -10,9 +10,10 @@
 """
 from ..io.checkpoint import CHECKPOINT_FORMAT, build_layer, read_checkpoint, read_checkpoint_meta
 from ..io.checkpoint_checks import CheckpointError
-from .architectures import ahe_network, ahe_resnet, reference_network
+from .architectures import (AHE_ARCHITECTURES, ahe_classifier, ahe_network, ahe_resnet,
+                            reference_network)
 from .sequential import Sequential, layer_types
 
 __all__ = ["Sequential", "layer_types", "CheckpointError", "CHECKPOINT_FORMAT", "build_layer",
-           "read_checkpoint", "read_checkpoint_meta", "ahe_network", "ahe_resnet",
-           "reference_network"]
+           "read_checkpoint", "read_checkpoint_meta", "AHE_ARCHITECTURES", "ahe_classifier",
+           "ahe_network", "ahe_resnet", "reference_network"]

@@ -4,6 +4,7 @@
 ``ahe_network``        a VGG-style AHE Image64 classifier (conv-BN-ReLU stages).
 ``ahe_resnet``         a ResNet-style AHE Image64 classifier (residual blocks), the one
                        examples/train_ahe.py trains by default.
+``ahe_classifier``     either AHE classifier by its command-line name (AHE_ARCHITECTURES).
 
 Every layer draws its initial weights from one generator seeded with ``seed``,
 in layer order: the same seed gives the same network on every backend. A
@@ -91,3 +92,19 @@ def ahe_resnet(num_classes=10, width=16, blocks=(1, 1, 1), dropout=0.2, backend=
                SoftmaxCrossEntropy()]
     return Sequential(layers, backend=get_backend(backend, seed=seed))
 
+
+
+# the command-line names of the AHE classifiers (train_ahe.py, tune_ahe.py), the default first
+AHE_ARCHITECTURES = ("ahe-resnet", "ahe")
+
+
+def ahe_classifier(architecture, num_classes, width, dropout, blocks=(1, 1, 1), backend=None,
+                   seed=0):
+    """The AHE classifier named ``architecture`` (one of AHE_ARCHITECTURES): "ahe-resnet" is
+    ``ahe_resnet`` (``blocks`` residual blocks per stage), "ahe" is ``ahe_network``."""
+    if architecture == "ahe-resnet":
+        return ahe_resnet(num_classes, width=width, blocks=blocks, dropout=dropout,
+                          backend=backend, seed=seed)
+    if architecture == "ahe":
+        return ahe_network(num_classes, width=width, dropout=dropout, backend=backend, seed=seed)
+    raise ValueError(f"unknown architecture {architecture!r}: choose one of {AHE_ARCHITECTURES}")
