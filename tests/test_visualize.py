@@ -257,6 +257,19 @@ def test_the_walk_leaves_grads_and_caches_alone(rng, backend_name):
     np.testing.assert_array_equal(host(model.backward(dlogits)), reference)
 
 
+def test_a_visualization_gives_every_layer_its_own_mode_back(rng):
+    """Issue 20: visualize/deconv.py switched the model to eval mode and never restored it, so
+    training after a look inside ran with frozen BatchNorm statistics and no dropout."""
+    model = residual_network()
+    model.train()
+    model.layers[1].training = False      # a layer a user froze stays frozen
+    modes = [(path, layer.training) for path, layer in model.walk()]
+    x = device(model, rng.standard_normal((2, 3, 16, 16)))
+    project(model, x, 2, channels=[0, 1], positions="max")
+    class_saliency(model, x, [0, 1], rule="guided")
+    assert [(path, layer.training) for path, layer in model.walk()] == modes
+
+
 # --- top-9 ---------------------------------------------------------------------------------------
 
 def test_top_activations_equal_a_brute_force_top_k(rng, backend_name):
