@@ -32,8 +32,9 @@ import numpy as np
 
 import minicnn
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
-from minicnn.cli.arguments import integer, number
+from minicnn.cli.arguments import integer, limited, number
 from minicnn.io.atomic import atomic_write_text
+from minicnn.limits import LIMITS
 from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
 from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, list_splits,
                           load_dataset,
@@ -66,7 +67,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return action.help if action.default is None else super()._get_help_string(action)
 
 
-def parse_arguments(argv=None):
+def build_parser():
+    """The command line's options, each checked by its rule (minicnn/limits.py)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=DefaultsHelpFormatter)
     source = parser.add_mutually_exclusive_group()
@@ -77,44 +79,45 @@ def parse_arguments(argv=None):
                              "\"minicnn[kaggle]\") into its cache, ~/.cache/kagglehub, and use it")
     parser.add_argument("--name", default=None, help="run name (default: ahe, or ahe-quick)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/<name>)")
-    parser.add_argument("--epochs", type=integer(at_least=1), default=None,
+    parser.add_argument("--epochs", type=limited("epochs"), default=None,
                         help=f"default {DEFAULTS['epochs']} ({QUICK['epochs']} with --quick)")
-    parser.add_argument("--batch-size", type=integer(at_least=1), default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=number(greater_than=0), default=DEFAULTS["lr"],
+    parser.add_argument("--batch-size", type=limited("batch_size"), default=DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=limited("lr"), default=DEFAULTS["lr"],
                         help="peak learning rate")
-    parser.add_argument("--weight-decay", type=number(at_least=0), default=DEFAULTS["weight_decay"])
+    parser.add_argument("--weight-decay", type=limited("weight_decay"), default=DEFAULTS["weight_decay"])
     parser.add_argument("--width", type=integer(at_least=1), default=None,
                         help=f"default {DEFAULTS['width']}")
-    parser.add_argument("--dropout", type=number(at_least=0, less_than=1),
+    parser.add_argument("--dropout", type=limited("dropout"),
                         default=DEFAULTS["dropout"])
-    parser.add_argument("--max-shift", type=integer(at_least=0, at_most=IMAGE_SIZE - 1),
+    parser.add_argument("--max-shift", type=integer(at_least=LIMITS["max_shift"].at_least,
+                                                       at_most=IMAGE_SIZE - 1),
                         default=DEFAULTS["max_shift"], help="random translation in pixels")
-    parser.add_argument("--color-jitter", type=number(at_least=0, less_than=1),
+    parser.add_argument("--color-jitter", type=limited("color_jitter"),
                         default=DEFAULTS["color_jitter"])
-    parser.add_argument("--zoom", type=number(at_least=0, less_than=1), default=DEFAULTS["zoom"],
+    parser.add_argument("--zoom", type=limited("zoom"), default=DEFAULTS["zoom"],
                         help="random scale in [1 - zoom, 1 + zoom] about the centre")
     parser.add_argument("--architecture", default=DEFAULTS["architecture"],
                         choices=AHE_ARCHITECTURES,
                         help="ahe: VGG-style stages; ahe-resnet: residual blocks")
     parser.add_argument("--blocks", type=stage_blocks, default=DEFAULTS["blocks"],
                         help="ahe-resnet: residual blocks per stage, e.g. 1,1,1")
-    parser.add_argument("--label-smoothing", type=number(at_least=0, less_than=1),
+    parser.add_argument("--label-smoothing", type=limited("label_smoothing"),
                         default=DEFAULTS["label_smoothing"])
     parser.add_argument("--mix", default=DEFAULTS["mix"], choices=MIXES,
                         help="mix pairs of training images and their labels")
-    parser.add_argument("--mix-alpha", type=number(greater_than=0), default=DEFAULTS["mix_alpha"],
+    parser.add_argument("--mix-alpha", type=limited("mix_alpha"), default=DEFAULTS["mix_alpha"],
                         help="the mixing weight is drawn from Beta(alpha, alpha)")
-    parser.add_argument("--mix-probability", type=number(at_least=0, at_most=1),
+    parser.add_argument("--mix-probability", type=limited("mix_probability"),
                         default=DEFAULTS["mix_probability"],
                         help="share of the batches that are mixed")
     parser.add_argument("--schedule", default="onecycle",
                         choices=["onecycle", "cosine", "step", "constant"])
-    parser.add_argument("--patience", type=integer(at_least=0), default=0,
+    parser.add_argument("--patience", type=limited("patience"), default=0,
                         help="early stopping (0: off)")
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=True,
                         help="predict with the mean logits of each image and its mirror")
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1)
-    parser.add_argument("--seed", type=integer(at_least=0), default=0)
+    parser.add_argument("--seed", type=limited("seed"), default=0)
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     parser.add_argument("--quick", action="store_true",
@@ -125,7 +128,11 @@ def parse_arguments(argv=None):
                         help="also keep these epochs' checkpoints as epoch<E>.npz, e.g. 1,2,5,10 "
                              "(for the feature-evolution figure of examples/visualize_deconv.py)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_arguments(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def stage_blocks(text):

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
-from minicnn.cli.arguments import integer, number
+from minicnn.cli.arguments import integer, limited, number
 from minicnn.backend import BackendUnavailable, command_line_backend
 from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
                           stratified_split, train_validation_split)
@@ -94,21 +94,26 @@ def plot_results(rows, path):
     figure.savefig(path, dpi=100)
 
 
-def parse_arguments(argv=None):
+def build_parser():
+    """The command line's options, each checked by its rule (minicnn/limits.py)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data")
     parser.add_argument("--trials", type=integer(at_least=1), default=12)
-    parser.add_argument("--epochs", type=integer(at_least=1), default=6, help="epochs per trial")
+    parser.add_argument("--epochs", type=limited("epochs"), default=6, help="epochs per trial")
     parser.add_argument("--train-fraction", type=number(greater_than=0, at_most=1), default=1.0,
                         help="train each trial on this stratified fraction of the training part")
-    parser.add_argument("--seed", type=integer(at_least=0), default=0,
+    parser.add_argument("--seed", type=limited("seed"), default=0,
                         help="seeds the search and the split")
     parser.add_argument("--architecture", default=AHE_ARCHITECTURES[0], choices=AHE_ARCHITECTURES,
                         help="the network to tune (default: train_ahe.py's default)")
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     parser.add_argument("--out", default=os.path.join("runs", "tune"))
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_arguments(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def main(argv=None):

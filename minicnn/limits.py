@@ -5,7 +5,7 @@
                                             >= 0 and < 1, got 1.5
 
 Three places need each rule: the functions that use the value (``augment_batch``,
-``soft_targets``), ``TrainConfig``, which checks a whole run's settings before it
+``soft_targets``, ``Dropout``), ``TrainConfig``, which checks a whole run's settings before it
 starts, and the command lines, which refuse a bad option before any data loads
 (``minicnn.cli.arguments.limited``). All three read this table, so they can never
 disagree.
@@ -60,6 +60,8 @@ LIMITS = {
     "momentum": Limit(at_least=0, less_than=1),
     "weight_decay": Limit(at_least=0),
     "warmup_epochs": Limit(at_least=0),
+    # the network (the drop probability of minicnn/layers/dropout.py)
+    "dropout": Limit(at_least=0, less_than=1),
     # augmentation (minicnn/data/augmentation.py)
     "max_shift": Limit(integer=True, at_least=0),
     "color_jitter": Limit(at_least=0, less_than=1),

@@ -1,6 +1,7 @@
 """The command lines as a careless user meets them: bad numbers, used folders, wrong data,
 diverging runs and damaged checkpoints all get a clear error and a non-zero exit status."""
 import importlib.util
+import argparse
 import json
 import re
 import warnings
@@ -11,6 +12,7 @@ import pytest
 
 from minicnn.cli import main as minicnn_main
 from minicnn import Residual, Sequential
+from minicnn.limits import LIMITS
 from minicnn.models import read_checkpoint_meta
 
 from .conftest import REPO_ROOT
@@ -66,6 +68,27 @@ def test_bad_numbers_are_refused_by_argparse(script, option, value, rule, capsys
     assert stopped.value.code == 2
     error = capsys.readouterr().err
     assert f"argument {option}: " in error and rule in error and value in error
+
+
+@pytest.mark.parametrize("script", ["train_ahe", "tune_ahe"])
+def test_each_hyperparameter_option_follows_its_one_rule_in_limits(script):
+    """Issue 20: each hyperparameter was validated in three places that could disagree; the
+    command lines now take their rule from minicnn/limits.py, as TrainConfig and the data
+    functions do. Every option named after a LIMITS entry accepts exactly what it admits."""
+    parser = example(script).build_parser()
+    options = {action.dest: action for action in parser._actions if action.dest in LIMITS}
+    assert len(options) >= (12 if script == "train_ahe" else 2)
+    for name, action in options.items():
+        for text in ["-1", "0", "0.5", "1", "2", "63", "1e9", "nan", "inf"]:
+            try:
+                value, accepted = action.type(text), True
+            except argparse.ArgumentTypeError:
+                value, accepted = None, False
+            expected = LIMITS[name].admits(int(text) if LIMITS[name].integer and
+                                           text.lstrip("-").isdigit() else float(text))
+            if name == "max_shift" and text == "1e9":
+                expected = False    # also bounded by the image size
+            assert accepted == expected, (name, text, value)
 
 
 def test_train_ahe_help_shows_each_default_once(capsys):

@@ -1,4 +1,5 @@
 """Dropout: the layer around minicnn/functional/dropout.py (inverted dropout)."""
+from ..limits import LIMITS
 from .init import generator
 from .base import Layer
 
@@ -16,8 +17,9 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout p (the drop probability) must be in [0, 1), got {p!r}")
+        if not LIMITS["dropout"].admits(p):
+            raise ValueError(f"Dropout p (the drop probability) must be {LIMITS['dropout']}, "
+                             f"got {p!r}")
         self.p = p
         self.rng = generator(rng)
         self.fixed_mask = None
