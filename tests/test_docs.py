@@ -4,8 +4,9 @@
               examples/..., docs/...) exists, and so does every relative link
     names     every name docs/layers.md places in a file ("Where everything lives", and the
               **Implemented in** / **Fast path** lines) is defined in that file
-    blocks    every ```python block of docs/layers.md (and README.md) runs, and every source
-              excerpt (a plain block after <!-- excerpt: path -->) is still in its file
+    blocks    every ```python block of README.md and docs/*.md runs and prints the output shown
+              under it (figures marked as varying excepted), and every source excerpt (a plain
+              block after <!-- excerpt: path -->) is still in its file
 
 Each check is a function of the text it reads, and returns the problems it found; the
 companion tests at the end feed each one a broken text and show that it complains.
@@ -184,29 +185,83 @@ def test_the_name_checks_read_every_section_of_layers_md():
 
 # --- code blocks --------------------------------------------------------------------------------
 
+# Above a ```python block: <!-- not run: why --> leaves it out (a listing of a student's file,
+# say). Above the plain block that shows a python block's printed output:
+# <!-- output: figures vary --> compares it with every number in it allowed to differ
+# (timings, a machine's speed); without the mark the output must be printed as shown.
+NOT_RUN_MARK = re.compile(r"<!--\s*not run:[^>]*-->\s*$")
+VARYING_MARK = re.compile(r"<!--\s*output:\s*figures vary\s*-->\s*$")
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?%?")
+
 RUNNER = r"""
-import contextlib, io, json, sys, traceback
-failures = []
+import contextlib, io, json, os, sys, tempfile, traceback
+results, namespace = [], {"__name__": "__main__"}
+os.chdir(tempfile.mkdtemp(prefix="minicnn-docs-"))   # a block that writes files writes them here
 for where, source in json.load(sys.stdin):
+    printed = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(source, where, "exec"), {"__name__": "__main__"})
+        with contextlib.redirect_stdout(printed):
+            exec(compile(source, where, "exec"), namespace)
+        results.append([None, printed.getvalue()])
     except BaseException:
-        failures.append(traceback.format_exc(limit=-3))
-print(json.dumps(failures))
+        results.append([traceback.format_exc(limit=-3), printed.getvalue()])
+print(json.dumps(results))
 """
 
 
+def python_blocks(text, name):
+    """[(where, source, shown output or None, whether its figures vary)] of the ```python blocks
+    that run: a plain block right after one (blank lines between) is its printed output."""
+    blocks, fences = [], fenced_blocks(text)
+    positions = [match.end() for match in FENCE.finditer(text)]
+    starts = [match.start() for match in FENCE.finditer(text)]
+    for index, (info, body, line, before) in enumerate(fences):
+        if info != "python" or NOT_RUN_MARK.search(before):
+            continue
+        shown, varies = None, False
+        if index + 1 < len(fences) and fences[index + 1][0] == "":
+            between = text[positions[index]:starts[index + 1]]
+            if not between.strip() or VARYING_MARK.fullmatch(between.strip() + "\n".rstrip()):
+                shown, varies = fences[index + 1][1], bool(between.strip())
+        blocks.append((f"{name}, block at line {line}", body, shown, varies))
+    return blocks
+
+
+def output_matches(printed, shown, varies):
+    """Whether ``printed`` is ``shown`` (line by line, trailing spaces ignored); with ``varies``,
+    every number of ``shown`` stands for any number."""
+    printed_lines = [line.rstrip() for line in printed.rstrip("\n").split("\n")]
+    shown_lines = [line.rstrip() for line in shown.rstrip("\n").split("\n")]
+    if not varies:
+        return printed_lines == shown_lines
+    if len(printed_lines) != len(shown_lines):
+        return False
+    for got, want in zip(printed_lines, shown_lines):
+        pattern = "".join(NUMBER.pattern if NUMBER.fullmatch(part) else re.escape(part)
+                          for part in re.split(f"({NUMBER.pattern})", want) if part)
+        if not re.fullmatch(r"\s*".join(pattern.split(r"\ ")), got):
+            return False
+    return True
+
+
 def block_failures(text, name):
-    """Run every ```python block of a markdown text, each in a fresh namespace, in one fresh
-    interpreter (a block may choose the numba backend, which tunes the whole process)
-    -> the tracebacks of the blocks that raised."""
-    blocks = [(f"{name}, block at line {line}", body)
-              for info, body, line, _ in fenced_blocks(text) if info == "python"]
-    result = subprocess.run([sys.executable, "-c", RUNNER], input=json.dumps(blocks),
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    """Run the ```python blocks of a markdown text in order, in one namespace (a doc reads as a
+    notebook: a later block uses what an earlier one defined), in a fresh interpreter (a block
+    may choose the numba backend, which tunes the whole process), and compare what each printed
+    with the output shown under it -> the failures."""
+    blocks = python_blocks(text, name)
+    result = subprocess.run([sys.executable, "-c", RUNNER],
+                            input=json.dumps([(where, source) for where, source, *_ in blocks]),
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    failures = []
+    for (where, _, shown, varies), (error, printed) in zip(
+            blocks, json.loads(result.stdout.strip().splitlines()[-1])):
+        if error:
+            failures.append(error)
+        elif shown is not None and not output_matches(printed, shown, varies):
+            failures.append(f"{where} printed\n{printed}\nbut the doc shows\n{shown}")
+    return failures
 
 
 def excerpt_problems(text, root=REPO_ROOT):
@@ -227,8 +282,8 @@ def excerpt_problems(text, root=REPO_ROOT):
     return problems
 
 
-@pytest.mark.parametrize("doc", [LAYERS_DOC, REPO_ROOT / "README.md"], ids=lambda path: path.name)
-def test_every_python_block_runs(doc):
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: path.name)
+def test_every_python_block_runs_and_prints_what_the_doc_shows(doc):
     failures = block_failures(read(doc), doc.name)
     assert not failures, "\n".join(failures)
 
@@ -277,3 +332,16 @@ def test_an_edited_excerpt_is_caught():
     assert excerpt_problems(good) == []
     assert excerpt_problems(good.replace("x * mask", "x * ~mask")) == [
         "line 2: excerpt not found in minicnn/functional/relu.py"]
+
+
+def test_a_block_that_prints_something_else_than_the_doc_shows_is_caught():
+    text = ("```python\nprint(1 + 1)\n```\n\n```\n3\n```\n\n"
+            "```python\nprint('took', 12.5, 'ms')\n```\n\n<!-- output: figures vary -->\n"
+            "```\ntook 3.0 ms\n```\n\n"
+            "```python\nprint('took', 12.5, 'seconds')\n```\n\n<!-- output: figures vary -->\n"
+            "```\ntook 3.0 ms\n```\n\n"
+            "<!-- not run: a listing -->\n```python\nraise SystemExit(1)\n```\n")
+    failures = block_failures(text, "stale.md")
+    assert len(failures) == 2
+    assert "stale.md, block at line 1 printed\n2\n" in failures[0]
+    assert "block at line 18 printed\ntook 12.5 seconds" in failures[1]
