@@ -62,7 +62,7 @@ def test_loss_rejects_bad_labels():
     (lambda: Conv2D(3, 4, 3, padding=-1), "padding must be an integer >= 0, got -1"),
     (lambda: MaxPool2D(0), "kernel_size must be an integer >= 1, got 0"),
     (lambda: Dense(4, 2.5), "out_features must be an integer >= 1, got 2.5"),
-    (lambda: Dropout(1.0), r"must be in \[0, 1\), got 1.0"),
+    (lambda: Dropout(1.0), r"must be a finite number >= 0 and < 1, got 1.0"),
     (lambda: BatchNorm2D(0), "num_features must be an integer >= 1, got 0"),
 ])
 def test_bad_constructor_arguments(make_layer, message):
