@@ -18,7 +18,8 @@ from minicnn.cli import main
 from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
                             find_submissions, grade, grade_in_process, gradescope, skeleton_source,
                             summary, text_report, write_kit)
-from minicnn.course.exercises import FILES, GIVEN, LEFT_OUT, SOURCE_FOLDER, exercises_in
+from minicnn.course import statements
+from minicnn.course.exercises import FILES, GIVEN, HINTS, LEFT_OUT, SOURCE_FOLDER, exercises_in
 from minicnn.course.grading import pair
 from minicnn.gradcheck import SWEEPS
 
@@ -48,27 +49,65 @@ def test_the_kit_files_are_minicnn_functional_files():
                                    if path.name != "__init__.py")
 
 
+@pytest.mark.parametrize("hints", HINTS)
 @pytest.mark.parametrize("file", FILES)
-def test_the_skeleton_keeps_signatures_docstrings_and_helpers_and_blanks_the_bodies(file):
+def test_the_skeleton_keeps_signatures_docstrings_and_helpers_and_blanks_the_bodies(file, hints):
     source = ast.parse((SOURCE_FOLDER / file).read_text(encoding="utf-8"))
-    skeleton = ast.parse(skeleton_source(file))
-    assert ast.get_docstring(skeleton) == ast.get_docstring(source)
-    ours, theirs = functions(source), functions(skeleton)
+    skeleton = ast.parse(skeleton_source(file, hints=hints))
     todo = {exercise.function for exercise in exercises_in(file)}
+    if hints == "formula" or not todo:
+        assert ast.get_docstring(skeleton) == ast.get_docstring(source)
+    else:
+        statement = (statements.MODULES[file] + "\nThe derivations: minicnn's "
+                     f"{statements.DERIVATIONS[file]}.")
+        assert ast.get_docstring(skeleton).split() == statement.split()
+    ours, theirs = functions(source), functions(skeleton)
     assert set(theirs) == set(ours) - set(LEFT_OUT)
     for name, node in theirs.items():
         original = ours[name]
         if name in todo:
             assert ast.dump(node.args) == ast.dump(original.args)
-            assert ast.get_docstring(node) == ast.get_docstring(original)
+            assert ast.get_docstring(node) == (ast.get_docstring(original) if hints == "formula"
+                                               else statements.FUNCTIONS[name])
             assert ast.unparse(node.body[1:]) == f"raise NotImplementedError('TODO: write {name}')"
         else:
             assert name in GIVEN and ast.dump(node) == ast.dump(original)
     classes = [ast.dump(node) for node in skeleton.body if isinstance(node, ast.ClassDef)]
     assert classes == [ast.dump(node) for node in source.body if isinstance(node, ast.ClassDef)]
-    header = skeleton_source(file).split('"""')[0]
+    header = skeleton_source(file, hints=hints).split('"""')[0]
     assert f"from minicnn/functional/{file}" in header
     assert all(name in header for name in set(ours) & set(LEFT_OUT))
+
+
+# the formulas that are answers, as minicnn's docstrings state them (issue 20, part 6)
+ANSWERS = {"relu.py": ["dout * mask", "R_in = 1[x > 0] * R"],
+           "dropout.py": ["dout * mask", "keep / (1 - p)"],
+           "loss.py": ["(p - q) / N", "(p - onehot(y)) / N"],
+           "batchnorm.py": ["inv_std / M * (M * dx_hat", "inv_std * dx_hat", "sum dout * x_hat"],
+           "dense.py": ["x^T @ dout", "dout @ W^T"],
+           "conv.py": ["dout[n] @ cols[n]^T", "W_rows^T @ dout", "W_rows @ cols + b"],
+           "pool.py": ["dout / (H*W)", "dout at the switches"]}
+
+
+@pytest.mark.parametrize("file", sorted(ANSWERS))
+def test_the_default_skeleton_states_no_formula_that_is_an_answer(file):
+    original = (SOURCE_FOLDER / file).read_text(encoding="utf-8")
+    assert all(answer in original for answer in ANSWERS[file])   # the test can fail
+    assert skeleton_source(file) == skeleton_source(file, hints="none")
+    for answer in ANSWERS[file]:
+        assert answer not in skeleton_source(file)
+    assert all(answer in skeleton_source(file, hints="formula") for answer in ANSWERS[file]
+               if "R_in" not in answer)   # the deconvnet rules are left out at every level
+    assert "docs/layers.md, section" in skeleton_source(file)
+    with pytest.raises(ValueError, match="hints must be one of"):
+        skeleton_source(file, hints="all")
+
+
+def test_an_exercise_without_a_statement_stops_the_skeleton(monkeypatch):
+    monkeypatch.delitem(statements.FUNCTIONS, "relu_backward")
+    with pytest.raises(ValueError, match="relu_backward has no statement"):
+        skeleton_source("relu.py")
+    assert "dout * mask" in skeleton_source("relu.py", hints="formula")
 
 
 def test_a_function_the_tables_do_not_name_stops_the_skeleton():
@@ -113,6 +152,11 @@ def test_the_readme_lists_every_function_and_its_points(tmp_path):
     for each in EXERCISES:
         assert f"| `{each.file}` | `{each.function}` | {each.points:g} |" in readme
     assert "| | **total** | **100** |" in readme and "$" not in readme
+    for file, where in statements.DERIVATIONS.items():   # where the derivations are
+        assert f"| `{file}` | {where} |" in readme
+    assert "not the formula itself" in readme
+    assert "gives the formulas" in (write_kit(tmp_path / "formula", hints="formula")[0]
+                                    .read_text())
 
 
 def test_the_students_tests_pass_the_solution_and_fail_exactly_the_broken_function(tmp_path):
@@ -319,7 +363,11 @@ def test_gradescope_json_and_the_gradebook(graded_col2im_bug):
 def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["exercises", str(tmp_path / "kit")]) == 0
     out = capsys.readouterr().out
-    assert "(11 files; 20 functions to write, 100 points)" in out
+    assert "(11 files; 20 functions to write, 100 points; hints: none)" in out
+    assert "dx = dout * mask" not in (tmp_path / "kit" / "functional" / "relu.py").read_text()
+    assert main(["exercises", str(tmp_path / "hinted"), "--hints", "formula"]) == 0
+    assert "dx = dout * mask" in (tmp_path / "hinted" / "functional" / "relu.py").read_text()
+    capsys.readouterr()
     assert main(["exercises", str(tmp_path / "kit")]) == 2
     assert "is not empty (it holds README.md, functional, pytest.ini, test_exercises.py)" in \
         capsys.readouterr().err

@@ -4,6 +4,7 @@
     python -m minicnn grade DIR          grade a submission, or a folder of them (grade)
 
     exercises.py    which functions a student writes (EXERCISES), and their skeleton
+    statements.py   what the skeleton says of each at the default hint level (no formula)
     kit.py          the kit: the skeleton, a README, the students' tests
     submission.py   finding submissions; loading each student file on its own
     grading.py      a function graded on its standard sweep beside minicnn's partner
@@ -13,7 +14,7 @@
 
 Grading runs the student's code. docs/gradcheck.md is the course guide.
 """
-from .exercises import EXERCISES, Exercise, skeleton_source
+from .exercises import EXERCISES, HINTS, Exercise, skeleton_source
 from .feedback import csv_table, gradescope, summary, text_report
 from .grading import (CaseResult, FunctionResult, exercise_reports, grade_function,
                       grade_in_process, pair)
@@ -22,7 +23,7 @@ from .runner import DEFAULT_TIMEOUT, grade
 from .submission import (SubmissionError, find_submissions, is_submission, load_file,
                          load_function)
 
-__all__ = ["EXERCISES", "Exercise", "skeleton_source", "write_kit", "KitError",
+__all__ = ["EXERCISES", "HINTS", "Exercise", "skeleton_source", "write_kit", "KitError",
            "find_submissions", "is_submission", "load_file", "load_function", "SubmissionError",
            "exercise_reports", "pair", "grade_function", "grade_in_process", "grade",
            "DEFAULT_TIMEOUT", "FunctionResult", "CaseResult", "text_report", "gradescope",
