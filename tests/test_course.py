@@ -16,7 +16,7 @@ import pytest
 
 from minicnn.cli import main
 from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
-                            find_submissions, grade, grade_in_process, gradescope, skeleton_source,
+                            find_submissions, grade, gradescope, skeleton_source,
                             summary, text_report, write_kit)
 from minicnn.course import statements
 from minicnn.course.exercises import FILES, GIVEN, HINTS, LEFT_OUT, SOURCE_FOLDER, exercises_in
@@ -119,7 +119,7 @@ def test_a_function_the_tables_do_not_name_stops_the_skeleton():
 
 def test_the_untouched_skeleton_scores_nothing_and_says_what_to_write(tmp_path):
     write_kit(tmp_path)
-    results = grade_in_process(tmp_path / "functional")
+    results = grade(tmp_path / "functional")
     assert sum(result.score for result in results) == 0
     for result in results:
         assert all(f"NotImplementedError: TODO: write {result.exercise.function} "
@@ -183,7 +183,7 @@ def test_a_file_that_does_not_import_costs_its_functions_only(tmp_path):
     (tmp_path / "dense.py").unlink()
     (tmp_path / "pool.py").write_text((SOURCE_FOLDER / "pool.py").read_text().replace(
         "def maxpool_backward", "def max_pool_backward"))
-    results = {result.exercise.function: result for result in grade_in_process(tmp_path)}
+    results = {result.exercise.function: result for result in grade(tmp_path)}
     errors = {name: result.error for name, result in results.items() if result.error}
     assert errors == {
         "relu_forward": "relu.py does not compile: expected ':' (line 1)",
@@ -202,24 +202,43 @@ def test_a_file_that_does_not_import_costs_its_functions_only(tmp_path):
                if name not in errors)
 
 
-def test_minicnn_s_own_function_imported_is_refused(tmp_path):
-    """Importing the reference, absolutely or by the file's own relative name, earns nothing."""
+def test_minicnn_s_own_functions_are_out_of_reach_and_graded_as_not_written(tmp_path):
+    """Importing the reference (absolutely, at import or inside the function), taking another
+    file's answer through the relative imports, or wrapping one in functools.partial: 0."""
     (tmp_path / "relu.py").write_text("from minicnn.functional.relu import *\n")
     (tmp_path / "dense.py").write_text("from . import dense\ndense_forward = dense.dense_forward\n")
-    results = grade_in_process(tmp_path, exercises_in("relu.py") + exercises_in("dense.py")[:1])
+    (tmp_path / "dropout.py").write_text(
+        "import functools\nfrom .relu import relu_backward\n"
+        "dropout_forward = functools.partial(relu_backward)\n"   # dout * cache, as dropout's
+        "dropout_backward = relu_backward\n")
+    (tmp_path / "pool.py").write_text(
+        (SOURCE_FOLDER / "pool.py").read_text().replace(
+            "def global_avg_pool_forward(x):\n",
+            "def global_avg_pool_forward(x):\n    import minicnn.functional as F\n"
+            "    return F.global_avg_pool_forward(x)\n"))
+    results = grade(tmp_path, exercises_in("relu.py") + exercises_in("dense.py")[:1]
+                    + exercises_in("dropout.py") + [exercise("global_avg_pool_forward")])
     assert [result.error for result in results[:2]] == [
-        f"relu.py's {name} is minicnn's own, imported from minicnn.functional.relu: write it in "
-        "relu.py" for name in ("relu_forward", "relu_backward")]
+        "relu.py failed while it was imported: ImportError: a submission cannot import "
+        "minicnn: minicnn's reference is not available while grading (write "
+        "the function yourself) (relu.py, line 1, in <module>)"] * 2
     assert results[2].error.startswith("dense.py failed while it was imported: AttributeError: ")
     assert results[2].error.endswith(".dense' has no attribute 'dense_forward' (dense.py, line 2, "
                                      "in <module>)")
+    assert [result.error for result in results[3:5]] == [
+        f"dropout.py's {name} is minicnn's own, taken from one of its other files: write it in "
+        "dropout.py" for name in ("dropout_forward", "dropout_backward")]
+    average = results[5]
+    assert average.score == 0 and all(
+        case.error.startswith("ImportError: a submission cannot import minicnn: ")
+        for case in average.cases)
 
 
 def test_each_file_is_graded_with_minicnn_s_other_files(tmp_path):
     """conv.py imports im2col and col2im: a broken im2col.py must not cost conv2d's points."""
     reference_copy(tmp_path)
     (tmp_path / "im2col.py").write_text("raise RuntimeError('half written')\n")
-    results = grade_in_process(tmp_path, exercises_in("im2col.py") + exercises_in("conv.py"))
+    results = grade(tmp_path, exercises_in("im2col.py") + exercises_in("conv.py"))
     assert [result.score for result in results] == [0, 0, 7, 15]
     assert "im2col.py failed while it was imported: RuntimeError: half written" in results[0].error
 
@@ -232,7 +251,7 @@ def test_what_a_case_raises_is_shown_with_the_student_s_line(tmp_path):
         "return x @ weight + bias, DenseCache(x, weight)",
         "return x @ weight + bias, (x, weight)   # a tuple, not the cache class").replace(
         "return dout.reshape(cache)", "raise SystemExit('done')"))
-    [forward, _, _, flatten_backward] = grade_in_process(tmp_path, exercises_in("dense.py"))
+    [forward, _, _, flatten_backward] = grade(tmp_path, exercises_in("dense.py"))
     assert forward.score == 0
     assert all(case.error == "AttributeError: 'tuple' object has no attribute 'x' (in minicnn's "
                              "dense_parameter_gradients, on what your function returned: keep "
@@ -245,7 +264,7 @@ def test_what_a_case_raises_is_shown_with_the_student_s_line(tmp_path):
 def test_a_wrong_shape_fails_the_case_with_the_shapes(tmp_path):
     bug = next(bug for bug in CATALOGUE if bug.name == "flatten backward forgets the reshape")
     submit(tmp_path, bug)
-    [result] = grade_in_process(tmp_path, [exercise("flatten_backward")])
+    [result] = grade(tmp_path, [exercise("flatten_backward")])
     assert result.cases[0].error == ("ValueError: flatten_forward / flatten_backward: gradient "
                                      "dx has shape (2, 60), expected (2, 3, 4, 5)")
 
@@ -319,7 +338,7 @@ def test_a_process_the_students_code_forks_does_not_hold_grading_up(tmp_path):
 def graded_col2im_bug(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bob")
     submit(folder, next(bug for bug in CATALOGUE if bug.name == "col2im overwrite"))
-    return grade_in_process(folder, exercises_in("im2col.py"))
+    return grade(folder, exercises_in("im2col.py"))
 
 
 def test_the_text_report_gives_points_the_first_failure_in_full_and_a_total(graded_col2im_bug):
@@ -376,9 +395,11 @@ def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, cap
 
 def test_grade_command_on_one_submission(tmp_path, capsys):
     reference_copy(tmp_path / "alice")
-    assert main(["grade", str(tmp_path / "alice"), "--only", "relu_backward", "--json"]) == 0
+    assert main(["grade", str(tmp_path / "alice"), "--only", "relu_backward", "--json",
+                 "--seed", "7"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["score"] == 3 and result["output"] == "total: 3.00 / 3 points"
+    assert result["score"] == 3
+    assert result["output"] == "total: 3.00 / 3 points (inputs from seed 7)"
     assert result["tests"] == [{"name": "relu.py: relu_backward", "score": 3.0, "max_score": 3,
                                 "output": "2 of 2 cases pass"}]
     assert main(["grade", str(tmp_path / "nobody")]) == 2

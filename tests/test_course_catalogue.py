@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from minicnn.course import EXERCISES, grade_in_process, load_function
+from minicnn.course import EXERCISES, grade, load_function
 from minicnn.course.exercises import SOURCE_FOLDER, exercises_in
 from minicnn.gradcheck import standard_cases
 
@@ -90,7 +90,7 @@ CATALOGUE = [
     # pool.py
     bug("max-pool switches transposed in the cache", "pool.py", "maxpool_forward",
         [("windows[i * k + j] = x", "windows[j * k + i] = x")],   # the window's index, transposed
-        {"dx"}),
+        {"dx", "cache.switches"}),
     bug("max-pool routes to the whole window", "pool.py", "maxpool_backward",
         [("routed = xp.where(switches == i * k + j, y, 0)", "routed = y   # BUG")],
         {"dx"}),
@@ -154,20 +154,21 @@ CATALOGUE = [
         [('"""\n\n\ndef dropout_forward', '"""\nimport numpy as np\n\n\ndef dropout_forward'),
          ("    mask = keep.astype", "    keep = np.random.default_rng().random(x.shape) >= p"
           "   # BUG\n    mask = keep.astype")],
-        {"forward", "out"}),
+        {"forward", "out", "cache"}),
     bug("dropout forward without 1/(1-p)", "dropout.py", "dropout_forward",
         [("mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)", "mask = keep.astype(x.dtype)")],
-        {"out"}),   # its cache is as wrong as its output: only minicnn's forward shows it
+        {"out", "cache"}),   # its cache is as wrong as its output: only minicnn's shows it
     bug("dropout backward without 1/(1-p)", "dropout.py", "dropout_backward",
         [("    return dout * cache", "    return dout * (cache > 0)   # BUG: keep, not the mask")],
         {"dx"}),
     # batchnorm.py
     bug("batchnorm forward without the square root", "batchnorm.py", "batchnorm_forward",
         [("inv_std = 1 / xp.sqrt(var + eps)", "inv_std = 1 / (var + eps)")],
-        {"out", "dx"}),
+        {"out", "dx", "cache.x_hat", "cache.inv_std"}),
     bug("batchnorm forward with batch statistics in eval", "batchnorm.py", "batchnorm_forward",
         [("    if training:\n", "    if True:   # BUG: the given mean and var ignored\n")],
-        {"out", "dx"}, hidden=lambda case: "mean" not in case.kwargs),
+        {"out", "dx", "cache.x_hat", "cache.inv_std", "cache.mean", "cache.var"},
+        hidden=lambda case: "mean" not in case.kwargs),
     bug("batchnorm without the variance term", "batchnorm.py", "batchnorm_backward",
         [("(m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)", "(m * dx_hat - sum_dx_hat)")],
         {"dx"}, hidden=lambda case: "mean" in case.kwargs),
@@ -241,7 +242,7 @@ def named(result):
 
 @pytest.mark.parametrize("bug", CATALOGUE, ids=[bug.name for bug in CATALOGUE])
 def test_each_bug_costs_exactly_the_function_it_is_in(bug, tmp_path):
-    results = grade_in_process(submit(tmp_path, bug), exercises_in(bug.file))
+    results = grade(submit(tmp_path, bug), exercises_in(bug.file))
     scores = {result.exercise.function: result.score for result in results}
     full = {exercise.function: float(exercise.points) for exercise in exercises_in(bug.file)}
     assert scores[bug.function] < full[bug.function]
@@ -263,7 +264,7 @@ def test_the_catalogue_has_the_classic_bugs_and_reaches_every_function():
 
 
 def test_minicnn_own_functions_score_full_points():
-    results = grade_in_process(SOURCE_FOLDER)
+    results = grade(SOURCE_FOLDER)
     assert [result.exercise.function for result in results] == [e.function for e in EXERCISES]
     assert {result.exercise.function: result.score for result in results} == \
         {exercise.function: float(exercise.points) for exercise in EXERCISES}
@@ -280,7 +281,7 @@ def test_a_log_softmax_without_the_max_shift_passes_yet_overflows(tmp_path):
                      "    log_probs = logits - xp.log(xp.exp(logits).sum(axis=1, keepdims=True))"
                      "\n")], set())
     submit(tmp_path, unstable)
-    [result] = grade_in_process(tmp_path, [next(exercise for exercise in EXERCISES
+    [result] = grade(tmp_path, [next(exercise for exercise in EXERCISES
                                                  if exercise.function == unstable.function)])
     assert result.score == result.exercise.points
     forward = load_function(tmp_path, result.exercise)
@@ -295,7 +296,7 @@ def test_a_conv_that_computes_in_float64_passes_yet_doubles_the_memory(tmp_path)
                     "out = xp.matmul(weight.reshape(F, -1), cols).astype(xp.float64)")], set())
     submit(tmp_path, widened)
     exercise = next(exercise for exercise in EXERCISES if exercise.function == "conv2d_forward")
-    [result] = grade_in_process(tmp_path, [exercise])
+    [result] = grade(tmp_path, [exercise])
     assert result.score == exercise.points
     out, _ = load_function(tmp_path, exercise)(np.ones((1, 1, 3, 3), np.float32),
                                                np.ones((1, 1, 2, 2), np.float32), None)

@@ -38,7 +38,8 @@ Column p of sample n holds the C*kh*kw input values under the kernel when it
 sits at output position p (channel-major, then kernel row, then kernel column).
 col2im is the adjoint of im2col: the linear map that its transpose is.
 """,
-    "conv.py": """2-D convolution (really cross-correlation, as in every DL library) via im2col + GEMM.
+    "conv.py": """2-D convolution (really cross-correlation, as in every DL library) via im2col
+and one matrix multiply.
 
     forward    out (N, F, out_h, out_w) from x (N, C, H, W), W (F, C, kh, kw), b (F,) or None,
                through cols = im2col(x) and W_rows = W.reshape(F, C*kh*kw)
@@ -64,8 +65,8 @@ Global average pooling takes the mean of each feature map.
 
 Flatten keeps the batch axis and joins the others; its backward undoes it.
 """,
-    "dropout.py": """Inverted dropout: zero each activation with probability p in training and scale the
-survivors so that the expected output equals the input.
+    "dropout.py": """Inverted dropout: zero each activation with probability p in training and
+scale the survivors so that the expected output equals the input.
 
     forward    out from x, p and keep (a bool array of x's shape, drawn by the caller);
                the cache is the scaled mask
