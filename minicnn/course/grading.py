@@ -85,15 +85,38 @@ def exercise_reports(exercise, function, case):
     reference = [getattr(functional, name) for name in exercise.pair]
     if exercise.role == "forward":
         forward, backward = pair(exercise.operation, function, _resolving(reference[1]))
-        outputs = case.check_forward(forward, pair(exercise.operation, *reference)[0])
+        reference_forward = pair(exercise.operation, *reference)[0]
+        outputs = case.check_forward(forward, reference_forward)
         outputs.name = f"your {exercise.function} against minicnn's"
-        gradients = case.check(forward, backward, strict=True)
+        # the numerical side differentiates minicnn's forward: the check is of the cache, and
+        # a forward computed in float32 inside must not be blamed on its round-off
+        gradients = case.check(_with_reference_output(forward, reference_forward), backward,
+                               strict=True)
         gradients.name = f"your {exercise.function} with minicnn's {exercise.partner}"
         return [outputs, gradients]
     forward, backward = pair(exercise.operation, reference[0], function)
     gradients = case.check(forward, backward, strict=True)
     gradients.name = f"minicnn's {exercise.partner} with your {exercise.function}"
     return [gradients]
+
+
+def _with_reference_output(forward, reference, student_calls=2):
+    """(``reference``'s out, ``forward``'s cache) for the first ``student_calls`` calls, then
+    (reference's out, None). A gradient check runs its forward twice (is the input left alone?
+    is it deterministic?), gives the second cache to backward, and then differentiates the
+    output only: the student's forward need not run for each of those nudges."""
+    calls = [0]
+
+    def forward_with_reference_output(*args, **kwargs):
+        out, _ = reference(*_copies(args), **_copies(kwargs))   # before the student's code
+        calls[0] += 1
+        if calls[0] > student_calls:
+            return out, None
+        _, cache = forward(*args, **kwargs)
+        return out, cache
+    forward_with_reference_output.__name__ = forward.__name__
+    forward_with_reference_output.__signature__ = inspect.signature(reference)
+    return forward_with_reference_output
 
 
 @dataclass
@@ -308,9 +331,8 @@ def grade(package, exercises=EXERCISES, timeout=DEFAULT_TIMEOUT, seed=0):
                 # the pair check needs the student's forward, graded here without a stop
                 partner = next((result for result in results
                                 if result.exercise.function == exercise.partner), None)
-                with_pair = partner is not None and not partner.error
                 results.append(grade_function(child, package, exercise, timeout, seed,
-                                              with_pair))
+                                              partner))
             except ChildFailed as failure:
                 child = None
                 if failure.kind == "timeout":
@@ -330,9 +352,12 @@ def grade(package, exercises=EXERCISES, timeout=DEFAULT_TIMEOUT, seed=0):
     return results
 
 
-def grade_function(child, package, exercise, timeout=DEFAULT_TIMEOUT, seed=0, with_pair=True):
+def grade_function(child, package, exercise, timeout=DEFAULT_TIMEOUT, seed=0, partner=None):
     """Grade the student's ``exercise`` with ``child`` (a fresh load of its file); a backward
-    also with the student's own forward, if ``with_pair``."""
+    also with the student's own forward, on the cases that forward passed (``partner``: its
+    FunctionResult in this run, on the same seed; None: no pair check)."""
+    with_pair = (exercise.role == "backward" and partner is not None and not partner.error
+                 and any(case.passed for case in partner.cases))
     deadline = time.monotonic() + timeout
     names = [exercise.function]
     if exercise.role == "backward" and with_pair:
@@ -351,29 +376,51 @@ def grade_function(child, package, exercise, timeout=DEFAULT_TIMEOUT, seed=0, wi
         own_forward = RemoteFunction(child, exercise.partner, deadline,
                                      keeps_cache=exercise.operation != "im2col")
     cases = standard_cases(exercise.operation, seed=seed)
-    results = [grade_case(exercise, function, case, own_forward) for case in cases]
-    _repeat(exercise, function, cases, results, random.Random(seed))
+    forward_ok = ([case.passed for case in partner.cases] if own_forward is not None
+                  else [False] * len(cases))
+    results = [grade_case(exercise, function, case, own_forward if ok else None)
+               for case, ok in zip(cases, forward_ok)]
+    rounds = [standard_cases(exercise.operation, seed=seed + k) for k in range(1, REPEATS + 1)]
+    _repeat(exercise, function, rounds, results, random.Random(seed))
+    if own_forward is not None and exercise.operation != "im2col":
+        _repeat_pairs(exercise, own_forward, function, rounds, results, forward_ok,
+                      random.Random(seed + 1))
     return FunctionResult(exercise, results)
 
 
 def grade_case(exercise, function, case, own_forward=None):
-    """The CaseResult of ``function`` on ``case``; whatever the student's code raises fails it."""
+    """The CaseResult of ``function`` on ``case``; whatever the student's code raises fails it.
+    ``own_forward``: the student's forward, which passes on ``case``, for the pair check."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")   # a verdict comes from values, not from warnings
             reports = exercise_reports(exercise, function, case)
             reports.append(contract_report(exercise, function, case))
-            if (own_forward is not None and all(report.passed() for report in reports)
-                    and _passes(_partner(exercise), own_forward, case)):
+            if own_forward is not None and all(report.passed() for report in reports):
                 reports += pair_reports(exercise, own_forward, function, case)
     except (Exception, SystemExit) as error:
         if isinstance(error, ChildFailed):
             raise
         return CaseResult(case.description, error=_describe(error))
-    failures = [(f"{report.title} {report.name}",
-                 {name: _capped(reason) for name, reason in report.failures().items()})
+    failures = [(f"{report.title} {report.name}", _explained(report))
                 for report in reports if not report.passed()]
     return CaseResult(case.description, failures)
+
+
+FLOAT32_ERRORS = 1e-4   # a largest relative error below this is round-off, not a wrong formula
+
+
+def _explained(report):
+    """{name: why} of a failed report, capped, with float32's round-off named where it fits."""
+    failures = {}
+    for name, reason in report.failures().items():
+        comparison = report.comparisons.get(name)
+        if comparison is not None and 0 < comparison.error < FLOAT32_ERRORS:
+            reason += (f"\nfloat32 inside? A largest relative error of {comparison.error:.2g} "
+                       "is float32's round-off, not a wrong formula: the grader needs float64 "
+                       "throughout (no astype(float32) inside)")
+        failures[name] = _capped(reason)
+    return failures
 
 
 def contract_report(exercise, function, case):
@@ -424,67 +471,105 @@ def contract_report(exercise, function, case):
     return report
 
 
-def _partner(exercise):
-    return next(each for each in EXERCISES if each.function == exercise.partner)
-
-
-def _passes(exercise, function, case):
-    """True when the student's ``function`` passes its own checks on ``case``."""
-    try:
-        return all(report.passed() for report in exercise_reports(exercise, function, case)
-                   + [contract_report(exercise, function, case)])
-    except (StudentError, Exception) as error:
-        if isinstance(error, ChildFailed):
-            raise
-        return False
-
-
 def pair_reports(exercise, own_forward, function, case):
     """The gradient check of the student's own forward with the student's backward."""
     forward, backward = pair(exercise.operation, own_forward, function)
-    report = case.check(forward, backward, strict=True)
+    reference = pair(exercise.operation,
+                     *[getattr(functional, name) for name in exercise.pair])[0]
+    report = case.check(_with_reference_output(forward, reference), backward, strict=True)
     report.name = f"your {exercise.partner} with your {exercise.function}"
     return [report]
 
 
-def _repeat(exercise, function, cases, results, rng):
-    """Call ``function`` again on every case, REPEATS times, shuffled; fail a case whose
-    result differs from minicnn's on any of those calls."""
-    order = [index for index in range(len(cases)) for _ in range(REPEATS)]
-    rng.shuffle(order)
+def _repeat(exercise, function, rounds, results, rng):
+    """Call ``function`` on each case of each round (the sweep's shapes, fresh values) in a
+    shuffled order, keeping every result in the child until all calls are made; fail a case
+    whose result on any call differs from minicnn's."""
+    calls = [(number, index) for number in range(len(rounds)) for index in range(len(results))]
+    rng.shuffle(calls)
     forward_ref, backward_ref = pair(exercise.operation,
                                      *[getattr(functional, name) for name in exercise.pair])
     plain = _plain(function)
     kept, expected = [], []
-    try:
-        for index in order:
-            case = cases[index]
+    with np.errstate(all="ignore"):
+        for number, index in calls:
+            case = rounds[number][index]
             out_ref, cache_ref = forward_ref(*_copies(case.args), **_copies(case.kwargs))
             if exercise.role == "forward":
-                kept.append(plain.keep(*_copies(case.args), **_copies(case.kwargs)))
+                kept.append(_attempt(plain.keep, *_copies(case.args), **_copies(case.kwargs)))
                 expected.append((out_ref, cache_ref))
             else:
-                dout = np.random.default_rng(index).standard_normal(np.shape(out_ref))
+                dout = np.random.default_rng([number, index]).standard_normal(np.shape(out_ref))
                 arguments = cache_ref if exercise.operation == "im2col" else (cache_ref,)
-                kept.append(plain.keep(dout, *arguments))
+                kept.append(_attempt(plain.keep, dout, *arguments))
                 gradients = backward_ref(dout.copy(), cache_ref)
                 expected.append(gradients if isinstance(gradients, tuple) else (gradients,))
-        got = [plain.fetch(handle) for handle in kept]
+    got = [_fetched(plain, handle) for handle in kept]
+    _compare_calls(exercise, calls, rounds, got, expected, results, f"your {exercise.function}")
+
+
+def _repeat_pairs(exercise, own_forward, function, rounds, results, forward_ok, rng):
+    """The student's forward on every case of every round, its caches kept in the child, then
+    the student's backward on each cache in another shuffled order: a backward that computes
+    from something other than its cache (a global its forward left) fails here. Charged to the
+    backward only on the cases where the student's forward passes."""
+    calls = [(number, index) for number in range(len(rounds)) for index in range(len(results))
+             if forward_ok[index]]
+    rng.shuffle(calls)
+    forward_ref, backward_ref = pair(exercise.operation,
+                                     *[getattr(functional, name) for name in exercise.pair])
+    plain = _plain(function)
+    caches, expected = {}, []
+    try:
+        for call in calls:
+            case = rounds[call[0]][call[1]]
+            caches[call] = own_forward(*_copies(case.args), **_copies(case.kwargs))[1]
     except StudentError:
-        return   # it raised: the case's own checks already failed it or will say why
-    description = " -> ".join(cases[index].description.split(",")[0] for index in order)
-    for call, (index, value, reference) in enumerate(zip(order, got, expected), start=1):
+        return   # the forward raised on fresh values: its own grade says so
+    order = list(calls)
+    rng.shuffle(order)
+    kept = []
+    with np.errstate(all="ignore"):
+        for number, index in order:
+            case = rounds[number][index]
+            out_ref, cache_ref = forward_ref(*_copies(case.args), **_copies(case.kwargs))
+            dout = np.random.default_rng([number, index, 1]).standard_normal(np.shape(out_ref))
+            kept.append(_attempt(plain.keep, dout, caches[number, index]))
+            gradients = backward_ref(dout.copy(), cache_ref)
+            expected.append(gradients if isinstance(gradients, tuple) else (gradients,))
+    got = [_fetched(plain, handle) for handle in kept]
+    _compare_calls(exercise, order, rounds, got, expected, results,
+                   f"your {exercise.partner}, then your {exercise.function} on its caches,")
+
+
+def _attempt(call, *args, **kwargs):
+    """call(*args, **kwargs), or the StudentError it raised."""
+    try:
+        return call(*args, **kwargs)
+    except StudentError as error:
+        return error
+
+
+def _fetched(function, handle):
+    return handle if isinstance(handle, StudentError) else _attempt(function.fetch, handle)
+
+
+def _compare_calls(exercise, calls, rounds, got, expected, results, who):
+    """Fail each case (of ``results``) on which a call's result differs from minicnn's."""
+    description = " -> ".join(rounds[number][index].description.split(",")[0]
+                              for number, index in calls)
+    for call, ((number, index), value, reference) in enumerate(zip(calls, got, expected), 1):
         if not results[index].passed:
             continue
-        problems = _repeat_differences(exercise, value, reference)
+        problems = ([("raised", str(value))] if isinstance(value, StudentError)
+                    else _repeat_differences(exercise, value, reference))
         if problems:
-            results[index].failures.append((
-                f"repeated calls of your {exercise.function}", {
-                    name: _capped(f"call {call} of {len(order)} (cases in the order "
-                                  f"{description}) differs from minicnn's: {reason}. Does "
-                                  "it keep state between calls (a buffer shared, accumulated "
-                                  "into, or aliased by its cache)?")
-                    for name, reason in problems}))
+            results[index].failures.append((f"repeated calls of {who}", {
+                name: _capped(f"call {call} of {len(calls)} (cases in the order {description}, "
+                              f"fresh values) differs from minicnn's: {reason}. Does it keep "
+                              "state between calls (a buffer shared, accumulated into, or "
+                              "aliased by a cache; a global)?")
+                for name, reason in problems}))
 
 
 def _repeat_differences(exercise, value, reference):
