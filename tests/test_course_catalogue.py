@@ -372,3 +372,49 @@ def test_a_conv_that_computes_in_float64_passes_yet_doubles_the_memory(tmp_path)
     out, _ = load_function(tmp_path, exercise)(np.ones((1, 1, 3, 3), np.float32),
                                                np.ones((1, 1, 2, 2), np.float32), None)
     assert out.dtype == np.float64
+
+
+# Issue 23's false fails: correct functions that lost points. Each now keeps them, or fails
+# with a detail that names the cause.
+
+def grade_bug(folder, name, file, function, edits):
+    submit(folder, bug(name, file, function, edits, set()))
+    return {result.exercise.function: result for result in grade(folder, exercises_in(file))}
+
+
+def test_a_forward_computed_in_float32_inside_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "relu forward in float32 inside", "relu.py", "relu_forward",
+                        [("    return x * mask, mask",
+                          "    return (x.astype('float32') * mask).astype(x.dtype), mask")])
+    assert results["relu_forward"].score == 2, results["relu_forward"].cases
+
+
+def test_a_dense_forward_computed_in_float32_inside_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "dense forward in float32 inside", "dense.py", "dense_forward",
+                        [("return x @ weight + bias, DenseCache(x, weight)",
+                          "return (x.astype('float32') @ weight.astype('float32')).astype("
+                          "x.dtype) + bias, DenseCache(x, weight)")])
+    assert results["dense_forward"].score == 3, results["dense_forward"].cases
+
+
+def test_a_conv_backward_in_float32_inside_is_told_so(tmp_path):
+    results = grade_bug(tmp_path, "conv backward in float32 inside", "conv.py",
+                        "conv2d_backward",
+                        [("        weight_gradient += dout_rows[n] @ cols[n].T",
+                          "        weight_gradient += (dout_rows[n].astype('float32') @ "
+                          "cols[n].T.astype('float32')).astype(dout.dtype)")])
+    backward = results["conv2d_backward"]
+    failing = [case for case in backward.cases if not case.passed]
+    assert failing   # float64 is required (README, docs/gradcheck.md), and the detail says why
+    for case in failing:
+        reasons = [reason for _, failures in case.failures for reason in failures.values()]
+        assert all("float32 inside?" in reason for reason in reasons), reasons
+    assert results["conv2d_forward"].score == 7
+
+
+def test_a_forward_that_returns_a_list_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "dense forward returns a list", "dense.py", "dense_forward",
+                        [("return x @ weight + bias, DenseCache(x, weight)",
+                          "return [x @ weight + bias, DenseCache(x, weight)]")])
+    assert results["dense_forward"].score == 3, results["dense_forward"].cases
+    assert results["dense_backward"].score == 8

@@ -54,6 +54,11 @@ from .runner import DEFAULT_TIMEOUT, Child, ChildFailed
 from .submission import describe_error
 
 MESSAGE_LIMIT = 2000       # characters of one failure message in a report
+# Values compared with minicnn's (a forward's output and cache, repeated calls) may differ by
+# float32's round-off: a function computed in float32 inside is right. Gradients checked
+# against central differences keep the 1e-6 of float64, and a failure below this
+# says "float32 inside?".
+REFERENCE_TOLERANCE = 1e-4
 REPEATS = 2                # calls of each case in the repeat pass
 
 
@@ -86,7 +91,7 @@ def exercise_reports(exercise, function, case):
     if exercise.role == "forward":
         forward, backward = pair(exercise.operation, function, _resolving(reference[1]))
         reference_forward = pair(exercise.operation, *reference)[0]
-        outputs = case.check_forward(forward, reference_forward)
+        outputs = case.check_forward(forward, reference_forward, tolerance=REFERENCE_TOLERANCE)
         outputs.name = f"your {exercise.function} against minicnn's"
         # the numerical side differentiates minicnn's forward: the check is of the cache, and
         # a forward computed in float32 inside must not be blamed on its round-off
@@ -407,15 +412,12 @@ def grade_case(exercise, function, case, own_forward=None):
     return CaseResult(case.description, failures)
 
 
-FLOAT32_ERRORS = 1e-4   # a largest relative error below this is round-off, not a wrong formula
-
-
 def _explained(report):
     """{name: why} of a failed report, capped, with float32's round-off named where it fits."""
     failures = {}
     for name, reason in report.failures().items():
         comparison = report.comparisons.get(name)
-        if comparison is not None and 0 < comparison.error < FLOAT32_ERRORS:
+        if comparison is not None and 0 < comparison.error < REFERENCE_TOLERANCE:
             reason += (f"\nfloat32 inside? A largest relative error of {comparison.error:.2g} "
                        "is float32's round-off, not a wrong formula: the grader needs float64 "
                        "throughout (no astype(float32) inside)")
@@ -635,7 +637,7 @@ def _array_difference(name, value, reference, exact=False):
         return [(name, f"changed at {int(changed.sum())} of {changed.size} entries")] \
             if changed.any() else []
     comparison = Comparison(name, got, expected, np.ones(got.shape, bool),
-                            roles=("yours", "minicnn's"))
+                            tolerance=REFERENCE_TOLERANCE, roles=("yours", "minicnn's"))
     reason = comparison.failure(comparison.tolerance)
     return [] if reason is None else [(name, reason.split("\n")[0])]
 

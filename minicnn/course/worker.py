@@ -170,10 +170,11 @@ def send(fd, message):
         view = view[os.write(fd, view):]
 
 
-def receive(fd, deadline=None, limit=MAX_MESSAGE):
+def receive(fd, deadline=None, limit=None):
     """Read one message from ``fd`` by ``deadline`` (time.monotonic(); None: wait) -> the dict.
     ProtocolError when the other side closes, is late, or sends more than ``limit`` bytes or no
     JSON object; TimeoutError when nothing whole came by the deadline."""
+    limit = MAX_MESSAGE if limit is None else limit
     length = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))[0]
     if length > limit:
         raise ProtocolError(f"a message of {length:,} bytes, over the limit of {limit:,}")
