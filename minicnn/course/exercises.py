@@ -178,7 +178,8 @@ def _header(file, todo, left_out):
     if todo:
         sentences.append("Write the bodies that raise NotImplementedError. Keep the signatures "
                          "and the cache classes: the grader runs your backward on the cache of "
-                         "minicnn's forward, and minicnn's backward on your forward's cache.")
+                         "minicnn's forward and on your own forward's, and minicnn's backward "
+                         "on your forward's cache.")
     else:
         sentences.append("Nothing to write here: your files import from it.")
     reasons = {}

@@ -348,7 +348,7 @@ def grade(package, exercises=EXERCISES, timeout=DEFAULT_TIMEOUT, seed=0):
                     reason = str(failure)
                 else:
                     reason = f"{failure}: this submission's functions score 0"
-                    broken = (f"not graded: {exercise.function} broke the grader's protocol "
+                    broken = (f"{exercise.function} broke the grader's protocol "
                               "before it")
                 results.append(FunctionResult(exercise, error=_capped(reason)))
     finally:
