@@ -407,6 +407,9 @@ def test_grade_command_on_one_submission(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["grade", str(tmp_path / "alice"), "--timeout", "0"])
     assert "--timeout: must be a finite number > 0, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    assert "--seed N" in capsys.readouterr().out
 
 
 def test_grade_command_on_a_folder_of_submissions(tmp_path, capsys):

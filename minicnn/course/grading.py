@@ -336,8 +336,7 @@ def grade(package, exercises=EXERCISES, timeout=DEFAULT_TIMEOUT, seed=0):
                 # the pair check needs the student's forward, graded here without a stop
                 partner = next((result for result in results
                                 if result.exercise.function == exercise.partner), None)
-                results.append(grade_function(child, package, exercise, timeout, seed,
-                                              partner))
+                results.append(grade_function(child, exercise, timeout, seed, partner))
             except ChildFailed as failure:
                 child = None
                 if failure.kind == "timeout":
@@ -357,7 +356,7 @@ def grade(package, exercises=EXERCISES, timeout=DEFAULT_TIMEOUT, seed=0):
     return results
 
 
-def grade_function(child, package, exercise, timeout=DEFAULT_TIMEOUT, seed=0, partner=None):
+def grade_function(child, exercise, timeout=DEFAULT_TIMEOUT, seed=0, partner=None):
     """Grade the student's ``exercise`` with ``child`` (a fresh load of its file); a backward
     also with the student's own forward, on the cases that forward passed (``partner``: its
     FunctionResult in this run, on the same seed; None: no pair check)."""

@@ -362,9 +362,12 @@ def _unwrapped(function):
     return seen
 
 
-def describe_error(error, package):
-    """'ValueError: ... (conv.py, line 52, in conv2d_backward)': an exception, and the last line
-    of the student's files it passed through, or the minicnn file it was raised in."""
+def describe_error(error, package, is_minicnn=None):
+    """'ValueError: ... (conv.py, line 52, in conv2d_backward)': an exception, and where it
+    happened: the last line of the student's files it passed through, or minicnn's function it
+    was raised in (given what the student's function returned). ``is_minicnn(filename)``: True
+    for minicnn's files (default: the copies this worker loads)."""
+    is_minicnn = is_minicnn or (lambda filename: filename.startswith("<minicnn's "))
     package = pathlib.Path(package).resolve()
     frames = traceback.extract_tb(error.__traceback__)
     theirs = [frame for frame in frames if pathlib.Path(frame.filename).resolve().parent == package]
@@ -372,7 +375,7 @@ def describe_error(error, package):
     if theirs:
         frame = theirs[-1]
         where = f" ({pathlib.Path(frame.filename).name}, line {frame.lineno}, in {frame.name})"
-    elif frames and frames[-1].filename.startswith("<minicnn's "):
+    elif frames and is_minicnn(frames[-1].filename):
         where = (f" (in minicnn's {frames[-1].name}, on what your function returned: keep the "
                  "cache class and the shapes of the docstring)")
     message = str(error)[:2000] if str(error) else "(no message)"
