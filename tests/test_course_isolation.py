@@ -201,7 +201,7 @@ def test_a_5_mb_message_and_5_mb_of_stderr_are_capped(tmp_path):
 
 def test_a_reply_over_the_size_limit_fails_the_submission(tmp_path, monkeypatch):
     from minicnn.course import worker
-    monkeypatch.setattr(worker, "MAX_MESSAGE", 10_000)   # the parent's limit (the child has its own)
+    monkeypatch.setattr(worker, "MAX_MESSAGE", 10_000)   # the parent's limit
     submission(tmp_path / "big", RELU.replace("    return x * mask, mask",
                                               "    return x * mask, (mask, [0.0] * 100_000)"))
     [forward] = grade(tmp_path / "big", exercises_in("relu.py")[:1], seed=0)
