@@ -16,9 +16,10 @@ import pytest
 
 from minicnn.cli import main
 from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
-                            find_submissions, grade, grade_in_process, gradescope, skeleton_source,
+                            find_submissions, grade, gradescope, skeleton_source,
                             summary, text_report, write_kit)
-from minicnn.course.exercises import FILES, GIVEN, LEFT_OUT, SOURCE_FOLDER, exercises_in
+from minicnn.course import statements
+from minicnn.course.exercises import FILES, GIVEN, HINTS, LEFT_OUT, SOURCE_FOLDER, exercises_in
 from minicnn.course.grading import pair
 from minicnn.gradcheck import SWEEPS
 
@@ -48,27 +49,65 @@ def test_the_kit_files_are_minicnn_functional_files():
                                    if path.name != "__init__.py")
 
 
+@pytest.mark.parametrize("hints", HINTS)
 @pytest.mark.parametrize("file", FILES)
-def test_the_skeleton_keeps_signatures_docstrings_and_helpers_and_blanks_the_bodies(file):
+def test_the_skeleton_keeps_signatures_docstrings_and_helpers_and_blanks_the_bodies(file, hints):
     source = ast.parse((SOURCE_FOLDER / file).read_text(encoding="utf-8"))
-    skeleton = ast.parse(skeleton_source(file))
-    assert ast.get_docstring(skeleton) == ast.get_docstring(source)
-    ours, theirs = functions(source), functions(skeleton)
+    skeleton = ast.parse(skeleton_source(file, hints=hints))
     todo = {exercise.function for exercise in exercises_in(file)}
+    if hints == "formula" or not todo:
+        assert ast.get_docstring(skeleton) == ast.get_docstring(source)
+    else:
+        statement = (statements.MODULES[file] + "\nThe derivations: minicnn's "
+                     f"{statements.DERIVATIONS[file]}.")
+        assert ast.get_docstring(skeleton).split() == statement.split()
+    ours, theirs = functions(source), functions(skeleton)
     assert set(theirs) == set(ours) - set(LEFT_OUT)
     for name, node in theirs.items():
         original = ours[name]
         if name in todo:
             assert ast.dump(node.args) == ast.dump(original.args)
-            assert ast.get_docstring(node) == ast.get_docstring(original)
+            assert ast.get_docstring(node) == (ast.get_docstring(original) if hints == "formula"
+                                               else statements.FUNCTIONS[name])
             assert ast.unparse(node.body[1:]) == f"raise NotImplementedError('TODO: write {name}')"
         else:
             assert name in GIVEN and ast.dump(node) == ast.dump(original)
     classes = [ast.dump(node) for node in skeleton.body if isinstance(node, ast.ClassDef)]
     assert classes == [ast.dump(node) for node in source.body if isinstance(node, ast.ClassDef)]
-    header = skeleton_source(file).split('"""')[0]
+    header = skeleton_source(file, hints=hints).split('"""')[0]
     assert f"from minicnn/functional/{file}" in header
     assert all(name in header for name in set(ours) & set(LEFT_OUT))
+
+
+# the formulas that are answers, as minicnn's docstrings state them (issue 20, part 6)
+ANSWERS = {"relu.py": ["dout * mask", "R_in = 1[x > 0] * R"],
+           "dropout.py": ["dout * mask", "keep / (1 - p)"],
+           "loss.py": ["(p - q) / N", "(p - onehot(y)) / N"],
+           "batchnorm.py": ["inv_std / M * (M * dx_hat", "inv_std * dx_hat", "sum dout * x_hat"],
+           "dense.py": ["x^T @ dout", "dout @ W^T"],
+           "conv.py": ["dout[n] @ cols[n]^T", "W_rows^T @ dout", "W_rows @ cols + b"],
+           "pool.py": ["dout / (H*W)", "dout at the switches"]}
+
+
+@pytest.mark.parametrize("file", sorted(ANSWERS))
+def test_the_default_skeleton_states_no_formula_that_is_an_answer(file):
+    original = (SOURCE_FOLDER / file).read_text(encoding="utf-8")
+    assert all(answer in original for answer in ANSWERS[file])   # the test can fail
+    assert skeleton_source(file) == skeleton_source(file, hints="none")
+    for answer in ANSWERS[file]:
+        assert answer not in skeleton_source(file)
+    assert all(answer in skeleton_source(file, hints="formula") for answer in ANSWERS[file]
+               if "R_in" not in answer)   # the deconvnet rules are left out at every level
+    assert "docs/layers.md, section" in skeleton_source(file)
+    with pytest.raises(ValueError, match="hints must be one of"):
+        skeleton_source(file, hints="all")
+
+
+def test_an_exercise_without_a_statement_stops_the_skeleton(monkeypatch):
+    monkeypatch.delitem(statements.FUNCTIONS, "relu_backward")
+    with pytest.raises(ValueError, match="relu_backward has no statement"):
+        skeleton_source("relu.py")
+    assert "dout * mask" in skeleton_source("relu.py", hints="formula")
 
 
 def test_a_function_the_tables_do_not_name_stops_the_skeleton():
@@ -80,7 +119,7 @@ def test_a_function_the_tables_do_not_name_stops_the_skeleton():
 
 def test_the_untouched_skeleton_scores_nothing_and_says_what_to_write(tmp_path):
     write_kit(tmp_path)
-    results = grade_in_process(tmp_path / "functional")
+    results = grade(tmp_path / "functional")
     assert sum(result.score for result in results) == 0
     for result in results:
         assert all(f"NotImplementedError: TODO: write {result.exercise.function} "
@@ -113,6 +152,11 @@ def test_the_readme_lists_every_function_and_its_points(tmp_path):
     for each in EXERCISES:
         assert f"| `{each.file}` | `{each.function}` | {each.points:g} |" in readme
     assert "| | **total** | **100** |" in readme and "$" not in readme
+    for file, where in statements.DERIVATIONS.items():   # where the derivations are
+        assert f"| `{file}` | {where} |" in readme
+    assert "not the formula itself" in readme
+    assert "gives the formulas" in (write_kit(tmp_path / "formula", hints="formula")[0]
+                                    .read_text())
 
 
 def test_the_students_tests_pass_the_solution_and_fail_exactly_the_broken_function(tmp_path):
@@ -139,7 +183,7 @@ def test_a_file_that_does_not_import_costs_its_functions_only(tmp_path):
     (tmp_path / "dense.py").unlink()
     (tmp_path / "pool.py").write_text((SOURCE_FOLDER / "pool.py").read_text().replace(
         "def maxpool_backward", "def max_pool_backward"))
-    results = {result.exercise.function: result for result in grade_in_process(tmp_path)}
+    results = {result.exercise.function: result for result in grade(tmp_path)}
     errors = {name: result.error for name, result in results.items() if result.error}
     assert errors == {
         "relu_forward": "relu.py does not compile: expected ':' (line 1)",
@@ -158,24 +202,43 @@ def test_a_file_that_does_not_import_costs_its_functions_only(tmp_path):
                if name not in errors)
 
 
-def test_minicnn_s_own_function_imported_is_refused(tmp_path):
-    """Importing the reference, absolutely or by the file's own relative name, earns nothing."""
+def test_minicnn_s_own_functions_are_out_of_reach_and_graded_as_not_written(tmp_path):
+    """Importing the reference (absolutely, at import or inside the function), taking another
+    file's answer through the relative imports, or wrapping one in functools.partial: 0."""
     (tmp_path / "relu.py").write_text("from minicnn.functional.relu import *\n")
     (tmp_path / "dense.py").write_text("from . import dense\ndense_forward = dense.dense_forward\n")
-    results = grade_in_process(tmp_path, exercises_in("relu.py") + exercises_in("dense.py")[:1])
+    (tmp_path / "dropout.py").write_text(
+        "import functools\nfrom .relu import relu_backward\n"
+        "dropout_forward = functools.partial(relu_backward)\n"   # dout * cache, as dropout's
+        "dropout_backward = relu_backward\n")
+    (tmp_path / "pool.py").write_text(
+        (SOURCE_FOLDER / "pool.py").read_text().replace(
+            "def global_avg_pool_forward(x):\n",
+            "def global_avg_pool_forward(x):\n    import minicnn.functional as F\n"
+            "    return F.global_avg_pool_forward(x)\n"))
+    results = grade(tmp_path, exercises_in("relu.py") + exercises_in("dense.py")[:1]
+                    + exercises_in("dropout.py") + [exercise("global_avg_pool_forward")])
     assert [result.error for result in results[:2]] == [
-        f"relu.py's {name} is minicnn's own, imported from minicnn.functional.relu: write it in "
-        "relu.py" for name in ("relu_forward", "relu_backward")]
+        "relu.py failed while it was imported: ImportError: a submission cannot import "
+        "minicnn: minicnn's reference is not available while grading (write "
+        "the function yourself) (relu.py, line 1, in <module>)"] * 2
     assert results[2].error.startswith("dense.py failed while it was imported: AttributeError: ")
     assert results[2].error.endswith(".dense' has no attribute 'dense_forward' (dense.py, line 2, "
                                      "in <module>)")
+    assert [result.error for result in results[3:5]] == [
+        f"dropout.py's {name} is minicnn's own, taken from one of its other files: write it in "
+        "dropout.py" for name in ("dropout_forward", "dropout_backward")]
+    average = results[5]
+    assert average.score == 0 and all(
+        case.error.startswith("ImportError: a submission cannot import minicnn: ")
+        for case in average.cases)
 
 
 def test_each_file_is_graded_with_minicnn_s_other_files(tmp_path):
     """conv.py imports im2col and col2im: a broken im2col.py must not cost conv2d's points."""
     reference_copy(tmp_path)
     (tmp_path / "im2col.py").write_text("raise RuntimeError('half written')\n")
-    results = grade_in_process(tmp_path, exercises_in("im2col.py") + exercises_in("conv.py"))
+    results = grade(tmp_path, exercises_in("im2col.py") + exercises_in("conv.py"))
     assert [result.score for result in results] == [0, 0, 7, 15]
     assert "im2col.py failed while it was imported: RuntimeError: half written" in results[0].error
 
@@ -188,7 +251,7 @@ def test_what_a_case_raises_is_shown_with_the_student_s_line(tmp_path):
         "return x @ weight + bias, DenseCache(x, weight)",
         "return x @ weight + bias, (x, weight)   # a tuple, not the cache class").replace(
         "return dout.reshape(cache)", "raise SystemExit('done')"))
-    [forward, _, _, flatten_backward] = grade_in_process(tmp_path, exercises_in("dense.py"))
+    [forward, _, _, flatten_backward] = grade(tmp_path, exercises_in("dense.py"))
     assert forward.score == 0
     assert all(case.error == "AttributeError: 'tuple' object has no attribute 'x' (in minicnn's "
                              "dense_parameter_gradients, on what your function returned: keep "
@@ -201,7 +264,7 @@ def test_what_a_case_raises_is_shown_with_the_student_s_line(tmp_path):
 def test_a_wrong_shape_fails_the_case_with_the_shapes(tmp_path):
     bug = next(bug for bug in CATALOGUE if bug.name == "flatten backward forgets the reshape")
     submit(tmp_path, bug)
-    [result] = grade_in_process(tmp_path, [exercise("flatten_backward")])
+    [result] = grade(tmp_path, [exercise("flatten_backward")])
     assert result.cases[0].error == ("ValueError: flatten_forward / flatten_backward: gradient "
                                      "dx has shape (2, 60), expected (2, 3, 4, 5)")
 
@@ -275,7 +338,7 @@ def test_a_process_the_students_code_forks_does_not_hold_grading_up(tmp_path):
 def graded_col2im_bug(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bob")
     submit(folder, next(bug for bug in CATALOGUE if bug.name == "col2im overwrite"))
-    return grade_in_process(folder, exercises_in("im2col.py"))
+    return grade(folder, exercises_in("im2col.py"))
 
 
 def test_the_text_report_gives_points_the_first_failure_in_full_and_a_total(graded_col2im_bug):
@@ -319,7 +382,11 @@ def test_gradescope_json_and_the_gradebook(graded_col2im_bug):
 def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["exercises", str(tmp_path / "kit")]) == 0
     out = capsys.readouterr().out
-    assert "(11 files; 20 functions to write, 100 points)" in out
+    assert "(11 files; 20 functions to write, 100 points; hints: none)" in out
+    assert "dx = dout * mask" not in (tmp_path / "kit" / "functional" / "relu.py").read_text()
+    assert main(["exercises", str(tmp_path / "hinted"), "--hints", "formula"]) == 0
+    assert "dx = dout * mask" in (tmp_path / "hinted" / "functional" / "relu.py").read_text()
+    capsys.readouterr()
     assert main(["exercises", str(tmp_path / "kit")]) == 2
     assert "is not empty (it holds README.md, functional, pytest.ini, test_exercises.py)" in \
         capsys.readouterr().err
@@ -328,9 +395,11 @@ def test_exercises_command_writes_the_kit_and_refuses_to_overwrite(tmp_path, cap
 
 def test_grade_command_on_one_submission(tmp_path, capsys):
     reference_copy(tmp_path / "alice")
-    assert main(["grade", str(tmp_path / "alice"), "--only", "relu_backward", "--json"]) == 0
+    assert main(["grade", str(tmp_path / "alice"), "--only", "relu_backward", "--json",
+                 "--seed", "7"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["score"] == 3 and result["output"] == "total: 3.00 / 3 points"
+    assert result["score"] == 3
+    assert result["output"] == "total: 3.00 / 3 points (inputs from seed 7)"
     assert result["tests"] == [{"name": "relu.py: relu_backward", "score": 3.0, "max_score": 3,
                                 "output": "2 of 2 cases pass"}]
     assert main(["grade", str(tmp_path / "nobody")]) == 2
@@ -338,6 +407,9 @@ def test_grade_command_on_one_submission(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["grade", str(tmp_path / "alice"), "--timeout", "0"])
     assert "--timeout: must be a finite number > 0, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    assert "--seed N" in capsys.readouterr().out
 
 
 def test_grade_command_on_a_folder_of_submissions(tmp_path, capsys):

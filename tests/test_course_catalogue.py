@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from minicnn.course import EXERCISES, grade_in_process, load_function
+from minicnn.course import EXERCISES, grade, load_function
 from minicnn.course.exercises import SOURCE_FOLDER, exercises_in
 from minicnn.gradcheck import standard_cases
 
@@ -46,7 +46,7 @@ def batch(case):
 
 def overlap_free(case):
     kernel = case.args[1] if case.operation == "im2col" else case.kwargs["kernel_size"]
-    return case.kwargs["stride"] == kernel
+    return case.kwargs.get("stride", kernel) == kernel   # max-pool's stride defaults to it
 
 
 CATALOGUE = [
@@ -61,11 +61,11 @@ CATALOGUE = [
     # conv.py
     bug("conv forward without the bias", "conv.py", "conv2d_forward",
         [("        out += bias[:, None]", "        pass   # BUG: the bias is never added")],
-        {"out", "dbias"}, hidden=lambda case: case.args[2] is None),
+        {"out"}, hidden=lambda case: case.args[2] is None),
     bug("conv forward flips the kernel (a true convolution)", "conv.py", "conv2d_forward",
         [("out = xp.matmul(weight.reshape(F, -1), cols)",
           "out = xp.matmul(weight[:, :, ::-1, ::-1].reshape(F, -1), cols)")],
-        {"out", "dx", "dweight"}),
+        {"out"}),   # its cache is right: minicnn's backward on it is right
     bug("conv forward uses kernel_h for both axes", "conv.py", "conv2d_forward",
         [("cols = unfold(x, kernel_h, kernel_w, stride, padding)",
           "cols = unfold(x, kernel_h, kernel_h, stride, padding)   # BUG: kw")],
@@ -90,7 +90,7 @@ CATALOGUE = [
     # pool.py
     bug("max-pool switches transposed in the cache", "pool.py", "maxpool_forward",
         [("windows[i * k + j] = x", "windows[j * k + i] = x")],   # the window's index, transposed
-        {"dx"}),
+        {"dx", "cache.switches"}),
     bug("max-pool routes to the whole window", "pool.py", "maxpool_backward",
         [("routed = xp.where(switches == i * k + j, y, 0)", "routed = y   # BUG")],
         {"dx"}),
@@ -99,7 +99,7 @@ CATALOGUE = [
         {"dx"}, hidden=overlap_free),
     bug("average pool sums", "pool.py", "global_avg_pool_forward",
         [("return x.mean(axis=(2, 3)),", "return x.sum(axis=(2, 3)),")],
-        {"out", "dx"}),
+        {"out"}),
     bug("average pool backward without 1/(H*W)", "pool.py", "global_avg_pool_backward",
         [("dout[:, :, None, None] / (H * W)", "dout[:, :, None, None]")],
         {"dx"}),
@@ -120,7 +120,7 @@ CATALOGUE = [
     # dense.py
     bug("dense forward with W transposed", "dense.py", "dense_forward",
         [("return x @ weight + bias", "return x @ weight.T + bias")],
-        {"raised", "out", "dx", "dweight"}),   # raises where W is not square
+        {"raised", "out"}),   # raises where W is not square
     bug("dout /= N in place", "dense.py", "dense_backward",
         [("    weight_gradient, bias_gradient = dense_parameter_gradients(dout, cache)",
           "    dout /= dout.shape[0]   # BUG: in place, and it does not belong\n"
@@ -154,20 +154,21 @@ CATALOGUE = [
         [('"""\n\n\ndef dropout_forward', '"""\nimport numpy as np\n\n\ndef dropout_forward'),
          ("    mask = keep.astype", "    keep = np.random.default_rng().random(x.shape) >= p"
           "   # BUG\n    mask = keep.astype")],
-        {"forward", "out"}),
+        {"out", "cache", "dx"}),
     bug("dropout forward without 1/(1-p)", "dropout.py", "dropout_forward",
         [("mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)", "mask = keep.astype(x.dtype)")],
-        {"out"}),   # its cache is as wrong as its output: only minicnn's forward shows it
+        {"out", "cache", "dx"}),   # its cache is as wrong as its output
     bug("dropout backward without 1/(1-p)", "dropout.py", "dropout_backward",
         [("    return dout * cache", "    return dout * (cache > 0)   # BUG: keep, not the mask")],
         {"dx"}),
     # batchnorm.py
     bug("batchnorm forward without the square root", "batchnorm.py", "batchnorm_forward",
         [("inv_std = 1 / xp.sqrt(var + eps)", "inv_std = 1 / (var + eps)")],
-        {"out", "dx"}),
+        {"out", "dx", "dgamma", "cache.x_hat", "cache.inv_std"}),
     bug("batchnorm forward with batch statistics in eval", "batchnorm.py", "batchnorm_forward",
         [("    if training:\n", "    if True:   # BUG: the given mean and var ignored\n")],
-        {"out", "dx"}, hidden=lambda case: "mean" not in case.kwargs),
+        {"out", "dx", "dgamma", "cache.x_hat", "cache.inv_std", "cache.mean", "cache.var"},
+        hidden=lambda case: "mean" not in case.kwargs),
     bug("batchnorm without the variance term", "batchnorm.py", "batchnorm_backward",
         [("(m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)", "(m * dx_hat - sum_dx_hat)")],
         {"dx"}, hidden=lambda case: "mean" in case.kwargs),
@@ -194,7 +195,7 @@ CATALOGUE = [
     # loss.py
     bug("softmax loss summed, not averaged", "loss.py", "softmax_cross_entropy_forward",
         [("axis=1).mean()\n    return", "axis=1).sum()   # BUG: not the mean\n    return")],
-        {"out", "dlogits"},
+        {"out"},
         hidden=lambda case: batch(case) == 1 or case.args[1].ndim == 2),
     bug("softmax without 1/N", "loss.py", "softmax_cross_entropy_backward",
         [("    dlogits /= N\n", "")],
@@ -210,6 +211,77 @@ CATALOGUE = [
           "    else:\n        dlogits", "    if True:\n        dlogits")],
         {"raised"}, hidden=lambda case: case.args[1].ndim == 1),
 ]
+
+# Issue 23: bugs that the grader of before gave full points, one or more per mechanism.
+# (Each was graded on the code before the child process and the new sweeps: full points.)
+def no_stride(case):
+    return "stride" not in case.kwargs
+
+
+MECHANISMS = [
+    # 1. state carried across calls
+    bug("dW accumulated in a global never zeroed", "dense.py", "dense_backward",
+        [("def dense_forward(", "_TOTALS = {}\n\n\ndef dense_forward("),
+         ("    return cache.x.T @ dout, dout.sum(axis=0)",
+          "    total = _TOTALS.get(cache.weight.shape, 0) + cache.x.T @ dout   # BUG: never 0\n"
+          "    _TOTALS[cache.weight.shape] = total\n"
+          "    return total, dout.sum(axis=0)")],
+        {"dweight"}),
+    bug("dW returned in a buffer shared between calls", "dense.py", "dense_backward",
+        [("def dense_forward(", "_BUFFERS = {}\n\n\ndef dense_forward("),
+         ("    return cache.x.T @ dout, dout.sum(axis=0)",
+          "    buffer = _BUFFERS.setdefault(cache.weight.shape, cache.weight * 0)   # BUG\n"
+          "    buffer[...] = cache.x.T @ dout\n"
+          "    return buffer, dout.sum(axis=0)")],
+        {"dweight"}),
+    bug("conv cache aliases a module-level buffer", "conv.py", "conv2d_forward",
+        [("class ConvCache", "_COLS = {}\n\n\nclass ConvCache"),
+         ("    cols = unfold(x, kernel_h, kernel_w, stride, padding)     # (N, C*kh*kw, P)\n",
+          "    cols = unfold(x, kernel_h, kernel_w, stride, padding)\n"
+          "    buffer = _COLS.setdefault(cols.shape, cols)   # BUG: one buffer per shape\n"
+          "    buffer[...] = cols\n"
+          "    cols = buffer\n")],
+        {"cache.cols"}),
+    # 2. the student's forward and backward together
+    bug("relu backward reads the mask its forward left in a global", "relu.py", "relu_backward",
+        [("def relu_forward(", "_LAST = {}\n\n\ndef relu_forward("),
+         ("    mask = x > 0\n", "    mask = x > 0\n    _LAST['mask'] = mask\n"),
+         ("    return dout * cache", "    return dout * _LAST.get('mask', cache)   # BUG")],
+        {"raised", "dx"}),
+    # 3. cache fields minicnn's backward does not read
+    bug("batchnorm stores the standard deviation as var", "batchnorm.py", "batchnorm_forward",
+        [("BatchNormCache(x_hat, inv_std, gamma, training, mean, var)",
+          "BatchNormCache(x_hat, inv_std, gamma, training, mean, 1 / inv_std)   # BUG")],
+        {"cache.var"}),
+    bug("softmax backward edits cache.probs in place", "loss.py",
+        "softmax_cross_entropy_backward",
+        [("        dlogits = cache.probs.copy()", "        dlogits = cache.probs   # BUG")],
+        {"cache.probs"}, hidden=lambda case: case.args[1].ndim == 2),
+    # 4. arguments and shapes the sweeps never used
+    bug("batchnorm ignores eps", "batchnorm.py", "batchnorm_forward",
+        [("inv_std = 1 / xp.sqrt(var + eps)", "inv_std = 1 / xp.sqrt(var + 1e-5)   # BUG")],
+        {"out", "dx", "dgamma", "cache.x_hat", "cache.inv_std"},
+        hidden=lambda case: "eps" not in case.kwargs),
+    bug("max-pool stride left as None", "pool.py", "maxpool_forward",
+        [("    stride = kernel_size if stride is None else stride\n", "")],
+        {"raised"}, hidden=lambda case: not no_stride(case)),
+    bug("conv db squeezed", "conv.py", "conv2d_backward",
+        [("dout_rows.sum(axis=(0, 2)) if", "dout_rows.sum(axis=(0, 2)).squeeze() if")],
+        {"raised"}, hidden=lambda case: case.args[1].shape[0] != 1 or case.args[2] is None),
+    bug("dropout scale looked up for the usual p", "dropout.py", "dropout_forward",
+        [("mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)",
+          "mask = keep.astype(x.dtype) * {0.3: 1 / 0.7, 0.5: 2.0}.get(p, 1.0)   # BUG")],
+        {"out", "cache", "dx"}),
+    # 5. types
+    bug("object-dtype dW", "dense.py", "dense_backward",
+        [("    return cache.x.T @ dout, dout.sum(axis=0)",
+          "    return (cache.x.T @ dout).astype(object), dout.sum(axis=0)   # BUG")],
+        {"raised"}),
+    bug("relu backward returns float32", "relu.py", "relu_backward",
+        [("    return dout * cache", "    return (dout * cache).astype('float32')   # BUG")],
+        {"dx"}),
+]
+CATALOGUE += MECHANISMS
 
 REQUIRED = {"col2im overwrite", "missing kernel flip", "max-pool routes to the whole window",
             "softmax without 1/N", "transposed W", "dout /= N in place", "NaN in dW",
@@ -241,7 +313,7 @@ def named(result):
 
 @pytest.mark.parametrize("bug", CATALOGUE, ids=[bug.name for bug in CATALOGUE])
 def test_each_bug_costs_exactly_the_function_it_is_in(bug, tmp_path):
-    results = grade_in_process(submit(tmp_path, bug), exercises_in(bug.file))
+    results = grade(submit(tmp_path, bug), exercises_in(bug.file))
     scores = {result.exercise.function: result.score for result in results}
     full = {exercise.function: float(exercise.points) for exercise in exercises_in(bug.file)}
     assert scores[bug.function] < full[bug.function]
@@ -263,7 +335,7 @@ def test_the_catalogue_has_the_classic_bugs_and_reaches_every_function():
 
 
 def test_minicnn_own_functions_score_full_points():
-    results = grade_in_process(SOURCE_FOLDER)
+    results = grade(SOURCE_FOLDER)
     assert [result.exercise.function for result in results] == [e.function for e in EXERCISES]
     assert {result.exercise.function: result.score for result in results} == \
         {exercise.function: float(exercise.points) for exercise in EXERCISES}
@@ -280,7 +352,7 @@ def test_a_log_softmax_without_the_max_shift_passes_yet_overflows(tmp_path):
                      "    log_probs = logits - xp.log(xp.exp(logits).sum(axis=1, keepdims=True))"
                      "\n")], set())
     submit(tmp_path, unstable)
-    [result] = grade_in_process(tmp_path, [next(exercise for exercise in EXERCISES
+    [result] = grade(tmp_path, [next(exercise for exercise in EXERCISES
                                                  if exercise.function == unstable.function)])
     assert result.score == result.exercise.points
     forward = load_function(tmp_path, result.exercise)
@@ -295,8 +367,54 @@ def test_a_conv_that_computes_in_float64_passes_yet_doubles_the_memory(tmp_path)
                     "out = xp.matmul(weight.reshape(F, -1), cols).astype(xp.float64)")], set())
     submit(tmp_path, widened)
     exercise = next(exercise for exercise in EXERCISES if exercise.function == "conv2d_forward")
-    [result] = grade_in_process(tmp_path, [exercise])
+    [result] = grade(tmp_path, [exercise])
     assert result.score == exercise.points
     out, _ = load_function(tmp_path, exercise)(np.ones((1, 1, 3, 3), np.float32),
                                                np.ones((1, 1, 2, 2), np.float32), None)
     assert out.dtype == np.float64
+
+
+# Issue 23's false fails: correct functions that lost points. Each now keeps them, or fails
+# with a detail that names the cause.
+
+def grade_bug(folder, name, file, function, edits):
+    submit(folder, bug(name, file, function, edits, set()))
+    return {result.exercise.function: result for result in grade(folder, exercises_in(file))}
+
+
+def test_a_forward_computed_in_float32_inside_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "relu forward in float32 inside", "relu.py", "relu_forward",
+                        [("    return x * mask, mask",
+                          "    return (x.astype('float32') * mask).astype(x.dtype), mask")])
+    assert results["relu_forward"].score == 2, results["relu_forward"].cases
+
+
+def test_a_dense_forward_computed_in_float32_inside_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "dense forward in float32 inside", "dense.py", "dense_forward",
+                        [("return x @ weight + bias, DenseCache(x, weight)",
+                          "return (x.astype('float32') @ weight.astype('float32')).astype("
+                          "x.dtype) + bias, DenseCache(x, weight)")])
+    assert results["dense_forward"].score == 3, results["dense_forward"].cases
+
+
+def test_a_conv_backward_in_float32_inside_is_told_so(tmp_path):
+    results = grade_bug(tmp_path, "conv backward in float32 inside", "conv.py",
+                        "conv2d_backward",
+                        [("        weight_gradient += dout_rows[n] @ cols[n].T",
+                          "        weight_gradient += (dout_rows[n].astype('float32') @ "
+                          "cols[n].T.astype('float32')).astype(dout.dtype)")])
+    backward = results["conv2d_backward"]
+    failing = [case for case in backward.cases if not case.passed]
+    assert failing   # float64 is required (README, docs/gradcheck.md), and the detail says why
+    for case in failing:
+        reasons = [reason for _, failures in case.failures for reason in failures.values()]
+        assert all("float32 inside?" in reason for reason in reasons), reasons
+    assert results["conv2d_forward"].score == 7
+
+
+def test_a_forward_that_returns_a_list_keeps_its_points(tmp_path):
+    results = grade_bug(tmp_path, "dense forward returns a list", "dense.py", "dense_forward",
+                        [("return x @ weight + bias, DenseCache(x, weight)",
+                          "return [x @ weight + bias, DenseCache(x, weight)]")])
+    assert results["dense_forward"].score == 3, results["dense_forward"].cases
+    assert results["dense_backward"].score == 8

@@ -404,12 +404,21 @@ def test_distinct_values_have_no_ties_and_no_zeros(shape, rng):
 
 def test_standard_sweeps_include_the_cases_where_bugs_hide():
     conv = standard_cases("conv2d")
-    assert any(case.kwargs["stride"] > 1 and case.kwargs["padding"] > 0 for case in conv)
+    assert any(case.kwargs.get("stride", 1) > 1 and case.kwargs.get("padding", 0) > 0
+               for case in conv)
+    # the defaults a function must resolve, and the ones a squeeze breaks
+    assert any("stride" not in case.kwargs and "padding" not in case.kwargs for case in conv)
+    assert any(case.args[0].shape[:2] == (1, 1) and case.args[1].shape[0] == 1 for case in conv)
+    assert any("stride" not in case.kwargs for case in standard_cases("maxpool"))
+    assert any("eps" in case.kwargs for case in standard_cases("batchnorm"))
+    assert len({case.args[1] for case in standard_cases("dropout", seed=1)}
+               | {case.args[1] for case in standard_cases("dropout", seed=2)}) == 4   # p drawn
     assert any(case.args[2] is None for case in conv) and any(
         case.args[2] is not None and np.all(case.args[2] != 0) for case in conv)
     pool = standard_cases("maxpool")
-    assert any(case.kwargs["stride"] < case.kwargs["kernel_size"] for case in pool)
-    assert any(case.kwargs["stride"] == case.kwargs["kernel_size"] for case in pool)
+    assert any(case.kwargs.get("stride", case.kwargs["kernel_size"]) < case.kwargs["kernel_size"]
+               for case in pool)
+    assert any(case.kwargs.get("stride") == case.kwargs["kernel_size"] for case in pool)
     norm = standard_cases("batchnorm")
     assert all(np.all(case.args[1] != 1) and np.all(case.args[2] != 0) for case in norm)
     assert any("mean" in case.kwargs for case in norm)

@@ -2,9 +2,13 @@
 
 A student writes the pairs of EXERCISES, in minicnn/functional's own files.
 The skeleton is made from those very files (``skeleton_source``): each
-exercise keeps its signature and docstring (shapes, the formula) and gets the
-body ``raise NotImplementedError("TODO: write <name>")``; the module docstring,
-with the derivations, stays. So the exercises never drift from the library.
+exercise keeps its signature and gets the body
+``raise NotImplementedError("TODO: write <name>")``. So the exercises never
+drift from the library. What its docstrings say is the hint level (HINTS):
+"none" (the default) replaces the module's and each exercise's docstring by
+the statement of minicnn.course.statements (shapes, the quantities' names,
+the formula's name, where the derivation is); "formula" keeps minicnn's own,
+which state the formulas: the answers.
 
 The other functions of those files are either GIVEN, kept whole, or LEFT_OUT:
 
@@ -28,7 +32,9 @@ import textwrap
 from dataclasses import dataclass
 
 from .. import functional
+from . import statements
 
+HINTS = ("none", "formula")
 SOURCE_FOLDER = pathlib.Path(functional.__file__).resolve().parent
 
 
@@ -100,25 +106,33 @@ def exercises_in(file):
     return [exercise for exercise in EXERCISES if exercise.file == file]
 
 
-def skeleton_source(file, source=None):
+def skeleton_source(file, source=None, hints="none"):
     """The student's version of minicnn/functional/``file``: a header, then the source with each
-    exercise's body replaced by a TODO and each LEFT_OUT function removed."""
+    exercise's body replaced by a TODO and each LEFT_OUT function removed; at ``hints`` "none"
+    the module's and the exercises' docstrings are the statements, not minicnn's formulas."""
+    if hints not in HINTS:
+        raise ValueError(f"hints must be one of {HINTS}, got {hints!r}")
     source = (SOURCE_FOLDER / file).read_text(encoding="utf-8") if source is None else source
     lines = source.splitlines(keepends=True)
     todo = {exercise.function for exercise in exercises_in(file)}
+    tree = ast.parse(source)
     left_out = []
     # edit from the bottom up, so the line numbers of what is still to edit stay right
-    for node in reversed(ast.parse(source).body):
+    for node in reversed(tree.body):
         if not isinstance(node, ast.FunctionDef):
             continue
         if node.name in todo:
-            docstring = node.body[0]
-            if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-                    and isinstance(docstring.value.value, str)):
-                raise ValueError(f"{file}: {node.name} has no docstring to hand out")
+            docstring = _docstring_node(node, f"{file}: {node.name}")
             indent = " " * (node.col_offset + 4)
             todo_line = f'{indent}raise NotImplementedError("TODO: write {node.name}")\n'
-            lines[docstring.end_lineno:node.end_lineno] = [todo_line]
+            if hints == "none":
+                if node.name not in statements.FUNCTIONS:
+                    raise ValueError(f"{node.name} has no statement in "
+                                     "minicnn/course/statements.py FUNCTIONS")
+                lines[docstring.lineno - 1:node.end_lineno] = [
+                    _docstring_text(statements.FUNCTIONS[node.name], indent), todo_line]
+            else:
+                lines[docstring.end_lineno:node.end_lineno] = [todo_line]
         elif node.name in LEFT_OUT:
             start = node.lineno - 1 - len(node.decorator_list)
             end = node.end_lineno
@@ -130,8 +144,32 @@ def skeleton_source(file, source=None):
             raise ValueError(f"minicnn/functional/{file} defines {node.name}, which "
                              "minicnn/course/exercises.py neither hands out, gives nor leaves "
                              "out: add it to EXERCISES, GIVEN or LEFT_OUT")
+    if todo and hints == "none":
+        if file not in statements.MODULES:
+            raise ValueError(f"{file} has no statement in minicnn/course/statements.py MODULES")
+        docstring = _docstring_node(tree, file)
+        where = textwrap.fill(f"The derivations: minicnn's {statements.DERIVATIONS[file]}.", 88)
+        lines[docstring.lineno - 1:docstring.end_lineno] = [
+            _docstring_text(statements.MODULES[file] + "\n" + where + "\n", "")]
     text = "".join(lines).rstrip("\n") + "\n"
     return _header(file, todo, left_out[::-1]) + text
+
+
+def _docstring_node(node, where):
+    """The docstring's Expr node of a module or function; ValueError when it has none."""
+    docstring = node.body[0] if node.body else None
+    if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+            and isinstance(docstring.value.value, str)):
+        raise ValueError(f"{where} has no docstring to hand out")
+    return docstring
+
+
+def _docstring_text(text, indent):
+    """``text`` as a triple-quoted docstring at ``indent``, as lines of source."""
+    body = text.strip("\n").split("\n")
+    body = [body[0]] + [(indent + line) if line else "" for line in body[1:]]
+    closing = "\n" + indent if len(body) > 1 else ""
+    return f'{indent}"""' + "\n".join(body) + closing + '"""\n'
 
 
 def _header(file, todo, left_out):
@@ -140,7 +178,8 @@ def _header(file, todo, left_out):
     if todo:
         sentences.append("Write the bodies that raise NotImplementedError. Keep the signatures "
                          "and the cache classes: the grader runs your backward on the cache of "
-                         "minicnn's forward, and minicnn's backward on your forward's cache.")
+                         "minicnn's forward and on your own forward's, and minicnn's backward "
+                         "on your forward's cache.")
     else:
         sentences.append("Nothing to write here: your files import from it.")
     reasons = {}

@@ -2,7 +2,11 @@
 
 Each takes the [FunctionResult] of one submission (minicnn.course.grading).
 The JSON has Gradescope's shape (results.json): {"score", "output", "tests":
-[{"name", "score", "max_score", "output"}]}.
+[{"name", "score", "max_score", "output"}]}. Each names the seed the inputs
+were drawn from, so that a grade can be reproduced (``grade --seed``).
+A gradebook's cells that a spreadsheet would run as a formula are escaped
+(OWASP's CSV-injection rule: a leading =, +, -, @, tab or carriage return
+gets a single quote before it).
 """
 import csv
 import io
@@ -45,10 +49,10 @@ def function_feedback(result):
     return "\n".join(lines).split("\n")
 
 
-def text_report(name, results):
+def text_report(name, results, seed=None):
     """The report of one submission: per file, each function's points and feedback; the total."""
     scored, possible = total(results)
-    lines = [f"{name}: {scored:.2f} / {possible:g} points"]
+    lines = [f"{name}: {scored:.2f} / {possible:g} points" + _seed(seed)]
     file = None
     for result in results:
         if result.exercise.file != file:
@@ -62,10 +66,15 @@ def text_report(name, results):
     return "\n".join(lines)
 
 
-def gradescope(results):
+def _seed(seed):
+    return "" if seed is None else f" (inputs from seed {seed})"
+
+
+def gradescope(results, seed=None):
     """The autograder's results.json for one submission, as a dict."""
     scored, possible = total(results)
-    return {"score": round(scored, 4), "output": f"total: {scored:.2f} / {possible:g} points",
+    return {"score": round(scored, 4),
+            "output": f"total: {scored:.2f} / {possible:g} points" + _seed(seed),
             "tests": [{"name": f"{result.exercise.file}: {result.exercise.function}",
                        "score": round(result.score, 4), "max_score": result.exercise.points,
                        "output": "\n".join(function_feedback(result))} for result in results]}
@@ -87,15 +96,27 @@ def summary(graded):
     return "\n".join(lines)
 
 
-def csv_table(graded):
-    """A gradebook: one row per submission, its total and each function's points."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text):
+    """``text`` as a spreadsheet shows it and never runs it (OWASP: CSV injection)."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_table(graded, seed=None):
+    """A gradebook: one row per submission, its total and each function's points (and the
+    seed of the inputs, when given)."""
     functions = [exercise.function for exercise in EXERCISES]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score"] + functions)
+    writer.writerow(["submission", "score", "max_score"] + functions
+                    + (["seed"] if seed is not None else []))
     for name, results in graded:
         by_name = {result.exercise.function: f"{result.score:.4g}" for result in results}
         scored, possible = total(results)
-        writer.writerow([name, f"{scored:.4g}", f"{possible:g}"]
-                        + [by_name.get(function, "") for function in functions])
+        writer.writerow([csv_cell(cell) for cell in [name, f"{scored:.4g}", f"{possible:g}"]
+                         + [by_name.get(function, "") for function in functions]
+                         + ([seed] if seed is not None else [])])
     return out.getvalue()

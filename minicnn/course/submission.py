@@ -13,10 +13,10 @@ import importlib
 import itertools
 import pathlib
 import sys
-import traceback
 import types
 
 from .. import functional
+from . import worker
 from .exercises import FILES, SOURCE_FOLDER
 
 
@@ -110,18 +110,6 @@ def load_function(package, exercise):
 
 
 def describe_error(error, package):
-    """'ValueError: ... (conv.py, line 52, in conv2d_backward)': an exception, and where it
-    happened: the last line of the student's files it passed through, or minicnn's function it
-    was raised in (given what the student's function returned)."""
-    package = pathlib.Path(package).resolve()
-    frames = traceback.extract_tb(error.__traceback__)
-    theirs = [frame for frame in frames if pathlib.Path(frame.filename).resolve().parent == package]
-    where = ""
-    if theirs:
-        frame = theirs[-1]
-        where = f" ({pathlib.Path(frame.filename).name}, line {frame.lineno}, in {frame.name})"
-    elif frames and pathlib.Path(frames[-1].filename).resolve().parent == SOURCE_FOLDER:
-        where = (f" (in minicnn's {frames[-1].name}, on what your function returned: keep the "
-                 "cache class and the shapes of the docstring)")
-    message = str(error) if str(error) else "(no message)"
-    return f"{type(error).__name__}: {message}{where}"
+    """worker.describe_error, minicnn's files being those of minicnn/functional."""
+    return worker.describe_error(
+        error, package, lambda filename: pathlib.Path(filename).resolve().parent == SOURCE_FOLDER)

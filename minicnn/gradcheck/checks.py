@@ -255,7 +255,7 @@ class _FunctionSubject:
         """-> (output as float64, the copies forward was given); keeps the cache for backward."""
         arguments, kwargs = _copies(self.arguments), _copies(self.kwargs)
         result = self.forward_fn(*arguments, **kwargs)
-        if not (isinstance(result, tuple) and len(result) == 2):
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):   # a list is fine too
             raise TypeError(f"{_name(self.forward_fn)} must return (out, cache), got "
                             f"{type(result).__name__}")
         out, self.cache = result

@@ -5,7 +5,9 @@ easy inputs: col2im with ``=`` instead of ``+=`` is right when windows do not
 overlap, a missing 1/N is right at N = 1, a forgotten gamma is right at
 gamma = 1. The sweeps below always include the hard cases: overlapping pooling
 (stride < kernel), strided and padded convolutions, non-square inputs, N > 1,
-bias != 0 and gamma != 1.
+bias != 0 and gamma != 1, and the easy ones a default or a squeeze breaks:
+F = C = N = 1, a stride or padding left out, eps given. ``seed`` draws every
+value (dropout's p included), so a course can grade on inputs nobody has seen.
 
 Each case fits the CS231n-style pairs ``<operation>_forward(*args, **kwargs)
 -> (out, cache)`` and ``<operation>_backward(dout, cache)``, with backward
@@ -78,12 +80,14 @@ SWEEPS = {
         ((1, 2, 6, 6), 2, (2, 2), 2, 0, True),    # stride == kernel: no overlap (N = 1)
         ((3, 2, 5, 7), 3, (3, 3), 1, 0, False),   # no bias: its gradient must be None
         ((2, 2, 5, 6), 3, (2, 3), 1, 0, True),    # a non-square kernel
+        ((1, 1, 5, 4), 1, (3, 3), None, None, True),   # F = C = N = 1; stride, padding left out
     ],
     "maxpool": [
         # x shape, kernel_size, stride
         ((2, 3, 6, 5), 2, 2),                # non-square, a leftover column that no window sees
         ((2, 2, 7, 6), 3, 2),                # overlapping windows: a pixel can win two
         ((1, 2, 5, 4), 2, 1),                # overlapping, stride 1 (N = 1)
+        ((2, 1, 5, 4), 2, None),             # stride left out (it defaults to the kernel); C = 1
     ],
     "relu": [
         # x shape (distinct values: none within h of the kink at 0)
@@ -100,17 +104,19 @@ SWEEPS = {
         (4, 5, 3),                           # N > 1, non-square weight
         (3, 4, 4),                           # square weight: a transposed W runs silently
         (1, 3, 2),                           # N = 1
+        (2, 3, 1),                           # one output feature: db keeps its shape (1,)
     ],
     "dropout": [
-        # x shape, p (the keep mask is drawn here, seeded)
-        ((3, 2, 4, 4), 0.3),
-        ((5, 6), 0.5),
+        # x shape, the range p is drawn from (p and the keep mask are drawn here, seeded)
+        ((3, 2, 4, 4), (0.2, 0.4)),
+        ((5, 6), (0.4, 0.7)),
     ],
     "batchnorm": [
-        # x shape, training (batch statistics) or eval (fixed mean and var)
+        # x shape, training (batch statistics) or eval (fixed mean and var), eps if given
         ((2, 3, 4, 5), True),                # N > 1, gamma != 1, beta != 0, mean != 0
         ((1, 2, 3, 4), True),                # N = 1: the statistics run over H and W too
-        ((3, 2, 3, 3), False),               # eval: mean and var are constants
+        ((3, 2, 3, 3), False, 1e-3),         # eval: mean and var are constants; eps given
+        ((2, 1, 3, 4), True, 0.1),           # C = 1, a large eps: is it used?
     ],
     "global_avg_pool": [
         # x shape
@@ -151,15 +157,22 @@ def _conv2d(rng, shape, filters, kernel, stride, padding, bias):
     weight = rng.standard_normal((filters, shape[1], kernel_h, kernel_w))
     weight /= np.sqrt(kernel_h * kernel_w)
     b = rng.standard_normal(filters) if bias else None
-    description = (f"x {shape}, {filters} filters {kernel_h}x{kernel_w}, stride {stride}, "
-                   f"padding {padding}" + ("" if bias else ", no bias"))
-    return Case("conv2d", description, (x, weight, b), {"stride": stride, "padding": padding},
-                wrt=(0, 1, 2))
+    settings = {name: value for name, value in (("stride", stride), ("padding", padding))
+                if value is not None}   # None: left out, the default applies
+    described = ", ".join(f"{name} {value}" for name, value in settings.items()) \
+        or "stride and padding left out"
+    description = (f"x {shape}, {filters} filter{'s' if filters > 1 else ''} "
+                   f"{kernel_h}x{kernel_w}, {described}" + ("" if bias else ", no bias"))
+    return Case("conv2d", description, (x, weight, b), settings, wrt=(0, 1, 2))
 
 
 def _maxpool(rng, shape, kernel_size, stride):
-    return Case("maxpool", f"x {shape}, kernel {kernel_size}, stride {stride}",
-                (distinct_values(rng, shape),), {"kernel_size": kernel_size, "stride": stride})
+    settings = {"kernel_size": kernel_size}
+    if stride is not None:   # None: left out, it defaults to kernel_size
+        settings["stride"] = stride
+    return Case("maxpool", f"x {shape}, kernel {kernel_size}, "
+                + (f"stride {stride}" if stride is not None else "stride left out"),
+                (distinct_values(rng, shape),), settings)
 
 
 def _relu(rng, shape):
@@ -177,22 +190,26 @@ def _dense(rng, batch, features_in, features_out):
                 (x, weight, rng.standard_normal(features_out)), wrt=(0, 1, 2))
 
 
-def _dropout(rng, shape, p):
+def _dropout(rng, shape, p_range):
+    p = round(float(rng.uniform(*p_range)), 4)   # drawn: a scale looked up per p cannot pass
     x = rng.standard_normal(shape)
     keep = rng.random(shape) >= p
     return Case("dropout", f"x {shape}, p {p}", (x, p, keep), wrt=(0,))
 
 
-def _batchnorm(rng, shape, training):
+def _batchnorm(rng, shape, training, eps=None):
     channels = shape[1]
     x = rng.standard_normal(shape) * 2 + 1
     gamma = rng.uniform(0.5, 1.5, channels)
     beta = rng.standard_normal(channels)
+    settings = {} if eps is None else {"eps": eps}   # None: left out, the default applies
+    described = "" if eps is None else f", eps {eps:g}"
     if training:
-        return Case("batchnorm", f"x {shape}, training", (x, gamma, beta), wrt=(0, 1, 2))
-    statistics = {"mean": rng.standard_normal(channels), "var": rng.uniform(0.5, 2.0, channels)}
-    return Case("batchnorm", f"x {shape}, eval (fixed mean and var)", (x, gamma, beta),
-                statistics, wrt=(0, 1, 2))
+        return Case("batchnorm", f"x {shape}, training{described}", (x, gamma, beta), settings,
+                    wrt=(0, 1, 2))
+    settings.update(mean=rng.standard_normal(channels), var=rng.uniform(0.5, 2.0, channels))
+    return Case("batchnorm", f"x {shape}, eval (fixed mean and var){described}",
+                (x, gamma, beta), settings, wrt=(0, 1, 2))
 
 
 def _global_avg_pool(rng, shape):
