@@ -102,7 +102,7 @@ def test_resume_refuses_a_different_configuration(tmp_path):
     make_trainer(tmp_path / "run", epochs=1).fit(data.subset(np.arange(36)),
                                                  data.subset(np.arange(36, 48)))
     other = make_trainer(tmp_path / "run", epochs=2, lr=0.1)
-    with pytest.raises(ValueError, match="trained with lr=0.05, this run asks for 0.1"):
+    with pytest.raises(ValueError, match="trained with lr=0.05; this run asks for lr=0.1"):
         other.fit(data.subset(np.arange(36)), data.subset(np.arange(36, 48)), resume=True)
 
 
