@@ -11,6 +11,7 @@ import pytest
 
 from minicnn import (BatchNorm2D, CheckpointError, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D, ReLU,
                      Sequential, SoftmaxCrossEntropy)
+from minicnn.cli.exits import BAD_DATA
 from minicnn.data import DataError, ImageDataset
 from minicnn.models import read_checkpoint_meta
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
@@ -170,7 +171,7 @@ def test_evaluate_cli_reports_a_missing_folder(tmp_path):
         [sys.executable, "-m", "minicnn", "evaluate", "--checkpoint", str(tmp_path / "run" / "best.npz"),
          "--data", str(tmp_path / "nowhere"), "--json"],
         capture_output=True, text=True, cwd=REPO_ROOT)
-    assert result.returncode == 2
+    assert result.returncode == BAD_DATA
     assert "nowhere" in result.stderr and result.stdout == ""
 
 

@@ -11,6 +11,7 @@ import sys
 
 from .. import course
 from ..io.atomic import atomic_write_text
+from ..io.paths import check_outputs
 from .arguments import number
 
 
@@ -41,11 +42,8 @@ def add_parser(commands):
 
 
 def run(arguments):
-    try:
-        submissions = course.find_submissions(arguments.folder)
-    except course.SubmissionError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    check_outputs([("--csv", arguments.csv)], inputs=[("DIR", arguments.folder)])
+    submissions = course.find_submissions(arguments.folder)
     several = not course.is_submission(arguments.folder)
     exercises = [exercise for exercise in course.EXERCISES
                  if not arguments.only or exercise.function in arguments.only]
