@@ -11,7 +11,6 @@ chmod cases skip for root.
 """
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -31,23 +30,12 @@ from minicnn.layers import (BatchNorm2D, Conv2D, Dense, GlobalAvgPool2D, ReLU,
 from minicnn.models import Sequential
 
 from .conftest import REPO_ROOT
+from .test_cli import example, isolated_cache  # noqa: F401  (an autouse fixture: each test its cache)
 from .test_train import write_class_folders
 
 CLASSES = ["blue", "green", "red"]
 UNMAKEABLE = "/proc/minicnn-no-such-folder"   # no process can make a folder in /proc
 LONG_NAME = "n" * 300                        # longer than any file system's NAME_MAX (255)
-
-
-def example(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def isolated_cache(monkeypatch, tmp_path):
-    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def tiny_classifier():
@@ -348,6 +336,38 @@ def test_export_onto_a_full_disk_names_the_file_asked_for(files, tmp_path):
     assert ".tmp-" not in result.stderr and not (tmp_path / "m.pt").exists()
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")]
     assert digest(files["root"]) == before
+
+
+def test_a_writer_that_hides_a_full_disk_behind_its_own_error_is_an_io_failure(tmp_path):
+    """On a full tmpfs, torch.save's zip writer turns ENOSPC into a RuntimeError ("unexpected
+    pos ..."), and export ended in a traceback."""
+    from minicnn.io.atomic import atomic_write
+
+    def write(file):
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
+
+    with pytest.raises(OSError) as raised:
+        atomic_write(tmp_path / "m.pt", write)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "m.pt")
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(ZeroDivisionError):   # a bug is not disguised as a full disk
+        atomic_write(tmp_path / "m.pt", lambda file: 1 / 0)
+
+
+def test_explain_onto_a_full_disk_names_the_png(files, tmp_path):
+    """A figure written straight by matplotlib onto a full disk was "No space left on device"
+    with no file named; figures are written atomically now, like every other output."""
+    result = run_with_file_size_limit(["-m minicnn", "predict", "--checkpoint",
+                                       str(files["checkpoint"]), "--explain", str(tmp_path / "why"),
+                                       str(files["photos"] / "red" / "0.jpg"), "--backend", "numpy"],
+                                      2048, tmp_path)
+    assert result.returncode == IO_FAILURE, result.stderr
+    assert_one_error_line(result.stderr, str(tmp_path / "why"), ".png:",
+                          os.strerror(errno.EFBIG))
+    assert os.listdir(tmp_path / "why") == []
 
 
 # --- a closed stdout --------------------------------------------------------------------------

@@ -38,9 +38,9 @@ def add_parser(commands):
 
 
 def run(arguments):
-    if arguments.explain:
-        check_output_folder("--explain", arguments.explain)
     classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
+    if arguments.explain:   # made now, so a bad checkpoint leaves no empty folder behind
+        check_output_folder("--explain", arguments.explain)
     results = []
     for result in predict_paths(classifier, arguments.paths, top=arguments.top,
                                 batch_size=arguments.batch_size,
