@@ -24,8 +24,9 @@ import sys
 
 import numpy as np
 
-from minicnn import BackendUnavailable, CheckpointError
 from minicnn.cli.arguments import integer, number
+from minicnn.cli.exits import run_command
+from minicnn.io.paths import check_output_folder, name_max, output_name
 from minicnn.backend import command_line_backend
 from minicnn.predict import load_classifier
 from minicnn.evaluate import predict_logits
@@ -76,13 +77,15 @@ def classify(model, meta, images):
 
 def main(argv=None):
     arguments = parse_arguments(argv)
-    try:
-        model, meta = load_classifier(arguments.checkpoint, arguments.backend)
-        second = (load_classifier(arguments.second_checkpoint, arguments.backend)
-                  if arguments.second_checkpoint else None)
-    except (BackendUnavailable, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: generate(arguments))
+
+
+def generate(arguments):
+    """Check everything, then generate and write; -> the exit status (errors: exits.py)."""
+    model, meta = load_classifier(arguments.checkpoint, arguments.backend)
+    second = (load_classifier(arguments.second_checkpoint, arguments.backend)
+              if arguments.second_checkpoint else None)
+    check_output_folder("--out", arguments.out)
     class_names = meta["class_names"]
     regularizers = {name: (0 if arguments.no_regularization else getattr(arguments, name))
                     for name in REGULARIZER_TYPES}
@@ -94,12 +97,14 @@ def main(argv=None):
     result = generate_class_images(model, meta["mean"], meta["std"], config=config,
                                    image_size=arguments.image_size)
 
-    os.makedirs(arguments.out, exist_ok=True)
-    for image, name in zip(result.images, class_names):
-        save_png(image, os.path.join(arguments.out, f"{name}.png"))
+    # a class folder's name may be 255 bytes, too long once ".png" is added: shortened
+    limit = name_max(arguments.out)
+    png_paths = [os.path.join(arguments.out, output_name(name, ".png", limit))
+                 for name in class_names]
+    for image, path in zip(result.images, png_paths):
+        save_png(image, path)
     # the verdict is on the files, re-loaded exactly as another program would read them
-    reloaded = np.stack([load_png(os.path.join(arguments.out, f"{name}.png"))
-                         for name in class_names])
+    reloaded = np.stack([load_png(path) for path in png_paths])
     probabilities = classify(model, meta, reloaded)
     indices = np.arange(len(class_names))
     plot_class_images(reloaded, class_names, probabilities[indices, indices],

@@ -17,9 +17,11 @@ Interrupt with Ctrl-C and continue with --resume.
 A folder that already holds a run is never overwritten: without --resume the
 command refuses it, naming --resume and a free folder (runs/ahe-2). While a
 run trains, its folder is locked against a second run (minicnn/train/run_folder.py).
-Every numeric option is checked before any data loads. Exit status: 0 done,
-2 bad arguments, data, checkpoint or run folder, 3 training diverged, 130
-interrupted.
+Every numeric option, and the output folder (not a file, not inside --data,
+writable), is checked before any data loads. Exit status (minicnn/cli/exits.py):
+0 done, 2 bad arguments or run folder, 3 training diverged, 4 bad data,
+5 bad checkpoint, 6 I/O failure (a full disk: the checkpoints already written
+are kept, continue with --resume), 130 interrupted.
 """
 import argparse
 import json
@@ -33,19 +35,20 @@ import numpy as np
 import minicnn
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
 from minicnn.cli.arguments import integer, limited, number
+from minicnn.cli.exits import run_command
 from minicnn.io.atomic import atomic_write_text
+from minicnn.io.paths import check_output_folder
 from minicnn.limits import LIMITS
-from minicnn.backend import BackendUnavailable, command_line_backend, get_backend
-from minicnn.data import (DataError, channel_stats, download_ahe64, find_data_dir, list_splits,
+from minicnn.backend import command_line_backend, get_backend
+from minicnn.data import (channel_stats, download_ahe64, find_data_dir, list_splits,
                           load_dataset,
                           train_validation_split)
 from minicnn.data.targets import MIXES
 from minicnn.evaluate import classification_metrics, format_report, predict_logits
 from minicnn.figures.evaluation import plot_confusion_matrix, plot_misclassified
 from minicnn.functional import softmax
-from minicnn.models import CheckpointError
-from minicnn.train.run_folder import RunFolderError, hold_run_folder
-from minicnn.train import TrainConfig, Trainer, TrainingDiverged
+from minicnn.train.run_folder import hold_run_folder
+from minicnn.train import TrainConfig, Trainer
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
 # the random search in docs/tuning.md (trial 7). Width and epochs are set by the
@@ -132,7 +135,14 @@ def build_parser():
 
 
 def parse_arguments(argv=None):
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    epochs = arguments.epochs or (QUICK if arguments.quick else DEFAULTS)["epochs"]
+    beyond = [epoch for epoch in arguments.snapshot_epochs if epoch > epochs]
+    if beyond:
+        parser.error(f"argument --snapshot-epochs: epoch {beyond[0]} is beyond the run's "
+                     f"{epochs} epochs (--epochs), so it would never be written")
+    return arguments
 
 
 def stage_blocks(text):
@@ -187,20 +197,17 @@ def main(argv=None):
     started = time.perf_counter()
     name = arguments.name or ("ahe-quick" if arguments.quick else "ahe")
     out_dir = arguments.out or os.path.join("runs", name)
-    try:
-        # held before the data loads, so a busy or used folder is refused at once
-        with hold_run_folder(out_dir, resume=arguments.resume) as held:
-            for note in held.notes():
-                print(note, file=sys.stderr)
-            return train_and_report(arguments, out_dir, started)
-    except (BackendUnavailable, CheckpointError, DataError, RunFolderError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        return 130
+    return run_command(lambda: hold_and_train(arguments, out_dir, started), data_advice=True)
+
+
+def hold_and_train(arguments, out_dir, started):
+    """Check and hold the run folder, then train; -> the exit status (errors: exits.py)."""
+    check_output_folder("--out", out_dir, inputs=[("--data", arguments.data)])
+    # held before the data loads, so a busy or used folder is refused at once
+    with hold_run_folder(out_dir, resume=arguments.resume) as held:
+        for note in held.notes():
+            print(note, file=sys.stderr)
+        return train_and_report(arguments, out_dir, started)
 
 
 def train_and_report(arguments, out_dir, started):

@@ -25,11 +25,11 @@ import numpy as np
 
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
 from minicnn.cli.arguments import integer, limited, number
-from minicnn.backend import BackendUnavailable, command_line_backend
-from minicnn.data import (DataError, channel_stats, find_data_dir, load_dataset,
-                          stratified_split, train_validation_split)
-from minicnn.models import CheckpointError
-from minicnn.train.run_folder import RunFolderError
+from minicnn.backend import command_line_backend
+from minicnn.cli.exits import run_command
+from minicnn.data import (channel_stats, find_data_dir, load_dataset, stratified_split,
+                          train_validation_split)
+from minicnn.io.paths import check_output_folder
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
 
 COLUMNS = ["trial", "lr", "weight_decay", "dropout", "width", "max_shift", "color_jitter",
@@ -118,14 +118,11 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     arguments = parse_arguments(argv)
-    try:
-        return search(arguments)
-    except (BackendUnavailable, CheckpointError, DataError, RunFolderError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: search(arguments), data_advice=True)
 
 
 def search(arguments):
+    check_output_folder("--out", arguments.out, inputs=[("--data", arguments.data)])
     dataset = load_dataset(find_data_dir(arguments.data), split="train")
     train_set, val_set = train_validation_split(dataset, 0.1, arguments.seed)
     if arguments.train_fraction < 1.0:

@@ -30,8 +30,11 @@ import sys
 
 import numpy as np
 
-from minicnn import BackendUnavailable, CheckpointError, Conv2D
+from minicnn import Conv2D
 from minicnn.cli.arguments import integer, number
+from minicnn.cli.exits import run_command
+from minicnn.io.atomic import atomic_write_text
+from minicnn.io.paths import check_output_folder
 from minicnn.predict import load_classifier
 from minicnn.backend import command_line_backend
 from minicnn.data import (DataError, find_data_dir, load_dataset, normalize,
@@ -90,22 +93,23 @@ def example_images(labels, per_class, max_classes):
 
 def main(argv=None):
     arguments = parse_arguments(argv)
-    try:
-        model, meta = load_classifier(arguments.checkpoint, backend=arguments.backend)
-        # every snapshot is checked now, not after the long figures
-        snapshots = [load_classifier(path, backend=arguments.backend)
-                     for path in arguments.snapshots.split(",") if path]
-        val_set = validation_split(arguments, meta)
-    except (BackendUnavailable, CheckpointError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: draw(arguments), data_advice=True)
+
+
+def draw(arguments):
+    """Check everything, then write the figures; -> the exit status (errors: exits.py)."""
+    model, meta = load_classifier(arguments.checkpoint, backend=arguments.backend)
+    # every snapshot is checked now, not after the long figures
+    snapshots = [load_classifier(path, backend=arguments.backend)
+                 for path in arguments.snapshots.split(",") if path]
+    val_set = validation_split(arguments, meta)
+    check_output_folder("--out", arguments.out, inputs=[("--data", arguments.data)])
     backend = model.backend
     mean = np.array(meta["mean"], dtype=np.float32)
     std = np.array(meta["std"], dtype=np.float32)
     class_names = meta["class_names"]
     images, labels = val_set.images, val_set.labels
     out = arguments.out
-    os.makedirs(out, exist_ok=True)
     layers = feature_layers(model)
     summary = {"checkpoint": arguments.checkpoint, "validation_images": len(images),
                "feature_layers": layers, "top9": {}}
@@ -170,8 +174,7 @@ def main(argv=None):
         summary["evolution"] = {"epochs": epochs,
                                 "channels": {name: channels.tolist()
                                              for name, channels in channels_by_layer.items()}}
-    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2)
+    atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2))
     print(f"figures in {out}/", file=sys.stderr)
     return 0
 

@@ -81,7 +81,7 @@ HOSTILE = {
     "string size": (lambda a: {"architecture": architecture_with(a, 0, kernel_size="3")},
                     r"layer 0: kernel_size must be an integer, got '3'"),
     "bad value": (lambda a: {"architecture": architecture_with(a, 7, p=5)},
-                  r"cannot be built: Dropout p .*must be a finite number >= 0 and < 1, got 5"),
+                  r"layer 7: Dropout p must be a probability in \[0, 1\), got 5"),
     "unknown layer": (lambda a: {"architecture": np.array(json.dumps(
         [{"type": "Layer", "config": {}}]))}, r"unknown layer type 'Layer'"),
     "string weights": (lambda a: {"param__0__W": np.full(a["param.0.W"].shape, "x")},

@@ -13,6 +13,7 @@ import pytest
 from minicnn.cli import main as minicnn_main
 from minicnn import Residual, Sequential
 from minicnn.limits import LIMITS
+from minicnn.cli.exits import BAD_CHECKPOINT, BAD_DATA
 from minicnn.models import read_checkpoint_meta
 
 from .conftest import REPO_ROOT
@@ -164,7 +165,7 @@ def test_train_ahe_refuses_a_single_class(tmp_path, capsys):
             file.unlink()
         (tmp_path / "data" / "train" / name).rmdir()
     assert train_ahe("--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
-                     *TINY_RUN) == 2
+                     *TINY_RUN) == BAD_DATA
     assert "a classifier needs at least 2 classes" in capsys.readouterr().err
 
 
@@ -172,7 +173,7 @@ def test_train_ahe_refuses_an_empty_validation_split(data_root, tmp_path, capsys
     """Issue 15: it was a traceback after a whole epoch."""
     code = train_ahe("--data", str(data_root), "--out", str(tmp_path / "run"), *TINY_RUN,
                      "--val-fraction", "0.01")
-    assert code == 2
+    assert code == BAD_DATA
     assert "leaves the validation split empty" in capsys.readouterr().err
     assert not list((tmp_path / "run").glob("*"))
 
@@ -181,7 +182,7 @@ def test_train_ahe_resume_on_other_classes_is_refused(data_root, tmp_path, capsy
     out = str(tmp_path / "run")
     assert train_ahe("--data", str(data_root), "--out", out, *TINY_RUN, "--epochs", "1") == 0
     (data_root / "train" / "red").rename(data_root / "train" / "rose")
-    assert train_ahe("--data", str(data_root), "--out", out, *TINY_RUN, "--resume") == 2
+    assert train_ahe("--data", str(data_root), "--out", out, *TINY_RUN, "--resume") == BAD_CHECKPOINT
     assert "trained on the classes ['blue', 'green', 'red'], the data has ['blue', 'green', " \
            "'rose']" in capsys.readouterr().err
 
@@ -223,7 +224,7 @@ def evaluate(*arguments):
 def test_evaluate_on_a_dataset_root_asks_which_split(trained_run, capsys):
     """Issue 15: `evaluate --data ROOT` silently scored train/."""
     checkpoint, _, root = trained_run
-    assert evaluate("--checkpoint", checkpoint, "--data", root, "--json") == 2
+    assert evaluate("--checkpoint", checkpoint, "--data", root, "--json") == BAD_DATA
     captured = capsys.readouterr()
     assert "is a dataset root (split folders: test, train): say which split to score with " \
            "--split, e.g. --split test" in captured.err
@@ -258,7 +259,7 @@ NAN_MESSAGE = "param.4.W holds 12 non-finite values"
 def test_evaluate_refuses_non_finite_weights(trained_run, capsys):
     """Issue 15: a checkpoint with NaN weights scored 10% and exited 0."""
     _, nan_checkpoint, root = trained_run
-    assert evaluate("--checkpoint", nan_checkpoint, "--data", root / "test") == 2
+    assert evaluate("--checkpoint", nan_checkpoint, "--data", root / "test") == BAD_CHECKPOINT
     captured = capsys.readouterr()
     assert NAN_MESSAGE in captured.err and captured.out == ""
 
@@ -272,7 +273,7 @@ def test_the_examples_refuse_non_finite_weights(script, arguments, trained_run, 
     extra = ["--data", str(root)] if script == "visualize_deconv" else []
     code = example(script).main(["--checkpoint", str(nan_checkpoint), "--out", str(tmp_path / "out"),
                                  *extra, *arguments])
-    assert code == 2
+    assert code == BAD_CHECKPOINT
     assert NAN_MESSAGE in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -283,7 +284,7 @@ def test_visualize_deconv_checks_every_snapshot_before_the_figures(trained_run, 
         ["--checkpoint", str(checkpoint), "--snapshots", f"{checkpoint},{nan_checkpoint}",
          "--data", str(root), "--out", str(tmp_path / "out"), "--backend", "numpy",
          "--val-fraction", "0.5"])
-    assert code == 2 and NAN_MESSAGE in capsys.readouterr().err
+    assert code == BAD_CHECKPOINT and NAN_MESSAGE in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

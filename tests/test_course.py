@@ -15,6 +15,7 @@ import time
 import pytest
 
 from minicnn.cli import main
+from minicnn.cli.exits import BAD_DATA
 from minicnn.course import (EXERCISES, FunctionResult, KitError, SubmissionError, csv_table,
                             find_submissions, grade, gradescope, skeleton_source,
                             summary, text_report, write_kit)
@@ -402,7 +403,7 @@ def test_grade_command_on_one_submission(tmp_path, capsys):
     assert result["output"] == "total: 3.00 / 3 points (inputs from seed 7)"
     assert result["tests"] == [{"name": "relu.py: relu_backward", "score": 3.0, "max_score": 3,
                                 "output": "2 of 2 cases pass"}]
-    assert main(["grade", str(tmp_path / "nobody")]) == 2
+    assert main(["grade", str(tmp_path / "nobody")]) == BAD_DATA
     assert capsys.readouterr().err == f"error: {tmp_path / 'nobody'} is not a folder\n"
     with pytest.raises(SystemExit):
         main(["grade", str(tmp_path / "alice"), "--timeout", "0"])

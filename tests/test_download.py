@@ -11,6 +11,7 @@ import warnings
 
 import pytest
 
+from minicnn.cli.exits import BAD_DATA
 from minicnn.data import DataError, download_ahe64
 from minicnn.data.download import find_train_parent
 from minicnn.data.errors import DATASET_URL, KAGGLE_DATASET
@@ -89,13 +90,13 @@ def test_find_train_parent_prefers_the_shallowest(tmp_path):
     assert find_train_parent(tmp_path / "a", depth=0) is None
 
 
-def test_train_ahe_download_offline_exits_2_without_a_traceback(offline, tmp_path):
+def test_train_ahe_download_offline_is_a_data_error_without_a_traceback(offline, tmp_path):
     """Twice: the failed first attempt leaves no run behind that would refuse the second."""
     for _ in range(2):
         result = subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "train_ahe.py"),
                                  "--download", "--out", str(tmp_path / "run")],
                                 capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ))
-        assert result.returncode == 2
+        assert result.returncode == BAD_DATA
         assert result.stderr.startswith("error: could not download")
         assert_says_how_to_get_it_by_hand(result.stderr)
         assert "Traceback" not in result.stderr

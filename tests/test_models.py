@@ -164,7 +164,8 @@ def test_missing_and_corrupt_checkpoints(tmp_path):
         small_model().load(tmp_path / "nope.npz")
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"this is not a zip file")
-    with pytest.raises(CheckpointError, match="not a readable minicnn checkpoint"):
+    with pytest.raises(CheckpointError, match="is not a minicnn checkpoint: a checkpoint is a "
+                                              r"\.npz \(zip\) archive"):
         small_model().load(corrupt)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, weights=np.zeros(3))

@@ -13,6 +13,7 @@ import pytest
 onnx = pytest.importorskip("onnx", reason='onnx is not installed (pip install "minicnn[onnx]")')
 pytest.importorskip("onnxruntime", reason='onnxruntime is not installed (pip install "minicnn[onnx]")')
 
+from minicnn.cli.exits import BAD_CHECKPOINT  # noqa: E402
 from minicnn.evaluate import predict_logits  # noqa: E402
 from minicnn.interop import (UnsupportedLayer, export_onnx, onnxruntime_logits,  # noqa: E402
                              relative_difference)
@@ -130,7 +131,7 @@ def test_export_command_needs_a_target_and_a_checkpoint(tmp_path):
     assert result.returncode == 2 and "export needs --onnx OUT.onnx, --torch OUT.pt" in result.stderr
     result = run_cli("export", "--checkpoint", str(tmp_path / "missing.npz"), "--onnx",
                      str(tmp_path / "m.onnx"))
-    assert result.returncode == 2
+    assert result.returncode == BAD_CHECKPOINT
     assert "checkpoint not found" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "m.onnx").exists()
 

@@ -118,5 +118,5 @@ def test_the_holding_process_may_hold_its_folder_again(tmp_path):
 
 
 def test_resume_needs_last_npz(tmp_path):
-    with pytest.raises(RunFolderError, match=r"cannot resume: no checkpoint at .*last.npz"):
+    with pytest.raises(RunFolderError, match=r"cannot resume: .* holds no run \(no last.npz\)"):
         fit(tmp_path / "run", resume=True)

@@ -11,6 +11,7 @@ import pytest
 
 from minicnn import (BatchNorm2D, CheckpointError, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D, ReLU,
                      Sequential, SoftmaxCrossEntropy)
+from minicnn.cli.exits import BAD_DATA
 from minicnn.data import DataError, ImageDataset
 from minicnn.models import read_checkpoint_meta
 from minicnn.train import TrainConfig, Trainer, TrainingDiverged
@@ -102,7 +103,7 @@ def test_resume_refuses_a_different_configuration(tmp_path):
     make_trainer(tmp_path / "run", epochs=1).fit(data.subset(np.arange(36)),
                                                  data.subset(np.arange(36, 48)))
     other = make_trainer(tmp_path / "run", epochs=2, lr=0.1)
-    with pytest.raises(ValueError, match="trained with lr=0.05, this run asks for 0.1"):
+    with pytest.raises(ValueError, match="trained with lr=0.05; this run asks for lr=0.1"):
         other.fit(data.subset(np.arange(36)), data.subset(np.arange(36, 48)), resume=True)
 
 
@@ -170,7 +171,7 @@ def test_evaluate_cli_reports_a_missing_folder(tmp_path):
         [sys.executable, "-m", "minicnn", "evaluate", "--checkpoint", str(tmp_path / "run" / "best.npz"),
          "--data", str(tmp_path / "nowhere"), "--json"],
         capture_output=True, text=True, cwd=REPO_ROOT)
-    assert result.returncode == 2
+    assert result.returncode == BAD_DATA
     assert "nowhere" in result.stderr and result.stdout == ""
 
 

@@ -11,12 +11,16 @@ One module per command, each with ``add_parser(commands)`` and ``run(arguments)`
     arguments.py  what they share: argparse types that refuse a bad number, --checkpoint,
                   --flip-average, --backend
 
+    exits.py      the exit statuses, and run_command: every failure a user can cause is
+                  one line on stderr with its status, never a traceback
+
 Reports go to stdout; with ``--json`` stdout holds exactly one JSON value and
 every progress message goes to stderr.
 """
 import argparse
 
 from . import evaluate, exercises, export, grade, predict
+from .exits import run_command
 
 COMMANDS = (evaluate, predict, export, exercises, grade)
 
@@ -30,4 +34,4 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     if arguments.command == "export" and not (arguments.onnx or arguments.torch):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
-    return arguments.run(arguments)
+    return run_command(lambda: arguments.run(arguments))

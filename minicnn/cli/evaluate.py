@@ -8,11 +8,9 @@ one to score: scoring train/ by accident would report the images the model
 learned from. The report names the folder it scored.
 """
 import json
-import sys
 
 import numpy as np
 
-from ..backend import BackendUnavailable
 from ..data import DataError, list_splits, load_dataset
 from ..data.sources import KNOWN_SPLIT_NAMES
 from ..evaluate import classification_metrics, format_report, predict_logits
@@ -37,32 +35,33 @@ def add_parser(commands):
 
 
 def run(arguments):
-    try:
-        classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
-        dataset = load_dataset(arguments.data, split=choose_split(arguments),
-                               verbose=not arguments.json)
-    except (BackendUnavailable, CheckpointError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
+    dataset = load_dataset(arguments.data, split=choose_split(arguments), verbose=not arguments.json)
     class_names = classifier.class_names
     unknown = sorted(set(dataset.class_names) - set(class_names))
     if unknown:
-        print(f"error: {dataset.source} has class folders the model does not know: {unknown}; "
-              f"it was trained on {class_names}", file=sys.stderr)
-        return 2
+        raise DataError(f"{dataset.source} has class folders the model does not know: {unknown}; "
+                        f"it was trained on {class_names}")
     # the data folder may hold a subset of the classes: map its indices onto the model's
     to_model_index = np.array([class_names.index(name) for name in dataset.class_names])
     # the checkpoint says how its model predicts; the command line may override it
     flip_average = (classifier.flip_average if arguments.flip_average is None
                     else arguments.flip_average)
     labels = to_model_index[dataset.labels]
-    logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
-                            arguments.batch_size, flip_average=flip_average)
+    with np.errstate(over="ignore", invalid="ignore"):   # non-finite logits are refused below
+        logits = predict_logits(classifier.model, dataset.images, classifier.mean, classifier.std,
+                                arguments.batch_size, flip_average=flip_average)
+    bad = int(np.size(logits) - np.count_nonzero(np.isfinite(logits)))
+    if bad:   # the checkpoint passed its probe batch, yet these images overflow it
+        raise CheckpointError(f"checkpoint {arguments.checkpoint}: its network gives {bad} "
+                              f"non-finite logits on {dataset.source}; no accuracy is reported")
     metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
     metrics["checkpoint"] = str(arguments.checkpoint)
     metrics["data"] = str(arguments.data)
     metrics["scored"] = dataset.source
     metrics["flip_average"] = bool(flip_average)
+    metrics["skipped"] = [{"file": entry.file, "reason": entry.reason}
+                          for entry in dataset.report.skipped]
     if arguments.json:
         print(json.dumps(metrics))
     else:

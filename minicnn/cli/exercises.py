@@ -6,9 +6,9 @@ A skeleton of minicnn/functional with blanks, a README for students and their
 tests (minicnn/course/kit.py).
 """
 import pathlib
-import sys
 
 from .. import course
+from ..io.paths import check_output_folder
 
 
 def add_parser(commands):
@@ -28,12 +28,8 @@ def add_parser(commands):
 
 
 def run(arguments):
-    try:
-        written = course.write_kit(arguments.folder, force=arguments.force,
-                                   hints=arguments.hints)
-    except course.KitError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    check_output_folder("DIR", arguments.folder)
+    written = course.write_kit(arguments.folder, force=arguments.force, hints=arguments.hints)
     folder = pathlib.Path(arguments.folder)
     skeleton = [path for path in written if path.parent.name == "functional"]
     print(f"wrote the exercises to {folder}: README.md, pytest.ini, test_exercises.py and "

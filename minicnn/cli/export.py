@@ -8,11 +8,11 @@ disagreement is reported on stderr with exit status 1.
 """
 import sys
 
-from ..interop import MissingExtra, UnsupportedLayer
 from ..interop.verify import export_onnx_checked, export_torch_checked
-from ..io.checkpoint_checks import CheckpointError
+from ..io.paths import check_outputs
 from ..predict.classifier import Classifier
 from .arguments import add_checkpoint_arguments
+from .exits import DONE, PARTLY_DONE
 
 
 def add_parser(commands):
@@ -29,18 +29,16 @@ def add_parser(commands):
 
 
 def run(arguments):
+    check_outputs([("--onnx", arguments.onnx), ("--torch", arguments.torch)],
+                  inputs=[("--checkpoint", arguments.checkpoint)])
+    classifier = Classifier.load(arguments.checkpoint, backend="numpy")
     reports = []   # (agrees with minicnn, what to tell the user) per file written
-    try:
-        classifier = Classifier.load(arguments.checkpoint, backend="numpy")
-        if arguments.onnx:
-            flip_average = (classifier.flip_average if arguments.flip_average is None
-                            else arguments.flip_average)
-            reports.append(export_onnx_checked(classifier, arguments.onnx, flip_average))
-        if arguments.torch:
-            reports.append(export_torch_checked(classifier, arguments.torch))
-    except (CheckpointError, MissingExtra, UnsupportedLayer, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if arguments.onnx:
+        flip_average = (classifier.flip_average if arguments.flip_average is None
+                        else arguments.flip_average)
+        reports.append(export_onnx_checked(classifier, arguments.onnx, flip_average))
+    if arguments.torch:
+        reports.append(export_torch_checked(classifier, arguments.torch))
     for agrees, text in reports:
         print(text, file=sys.stdout if agrees else sys.stderr)
-    return 0 if all(agrees for agrees, _ in reports) else 1
+    return DONE if all(agrees for agrees, _ in reports) else PARTLY_DONE

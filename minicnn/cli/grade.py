@@ -14,6 +14,7 @@ import sys
 
 from .. import course
 from ..io.atomic import atomic_write_text
+from ..io.paths import check_outputs
 from .arguments import integer, number
 
 
@@ -50,24 +51,14 @@ def add_parser(commands):
 
 
 def run(arguments):
+    check_outputs([("--csv", arguments.csv)], inputs=[("DIR", arguments.folder)])
     folder = pathlib.Path(arguments.folder)
-    try:   # before any student's code runs: its os.chdir changes none of these
-        submissions = [(name, package.resolve())
-                       for name, package in course.find_submissions(folder.resolve())]
-    except course.SubmissionError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    # resolved before any student's code runs: its os.chdir changes none of these
+    submissions = [(name, package.resolve())
+                   for name, package in course.find_submissions(folder.resolve())]
     if course.is_submission(folder):
         submissions = [(arguments.folder, submissions[0][1])]   # named as given
-    gradebook = None
-    if arguments.csv is not None:
-        gradebook = arguments.csv.resolve()
-        problem = ("is a folder: give a file name, such as grades.csv" if gradebook.is_dir()
-                   else "is in a folder that does not exist" if not gradebook.parent.is_dir()
-                   else "")
-        if problem:
-            print(f"error: --csv {arguments.csv} {problem}", file=sys.stderr)
-            return 2
+    gradebook = None if arguments.csv is None else arguments.csv.resolve()
     seed = secrets.randbelow(2 ** 31) if arguments.seed is None else arguments.seed
     print(f"inputs drawn from seed {seed} (grade again with --seed {seed} to reproduce)",
           file=sys.stderr, flush=True)

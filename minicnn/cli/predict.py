@@ -6,13 +6,12 @@ A folder is searched recursively (minicnn/predict/photos.py). Exit status 1 if
 an input could not be read.
 """
 import json
-import os
 import sys
 
-from ..backend import BackendUnavailable
-from ..io.checkpoint_checks import CheckpointError
+from ..io.paths import check_output_folder
 from ..predict.classifier import Classifier
 from ..predict.photos import format_result, predict_paths
+from .exits import DONE, PARTLY_DONE
 from .arguments import add_backend_argument, add_checkpoint_arguments, integer
 
 
@@ -39,13 +38,9 @@ def add_parser(commands):
 
 
 def run(arguments):
-    try:
-        classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
-        if arguments.explain:
-            os.makedirs(arguments.explain, exist_ok=True)
-    except (BackendUnavailable, CheckpointError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    classifier = Classifier.load(arguments.checkpoint, backend=arguments.backend)
+    if arguments.explain:   # made now, so a bad checkpoint leaves no empty folder behind
+        check_output_folder("--explain", arguments.explain)
     results = []
     for result in predict_paths(classifier, arguments.paths, top=arguments.top,
                                 batch_size=arguments.batch_size,
@@ -58,5 +53,5 @@ def run(arguments):
     failed = sum("error" in result for result in results)
     if failed:
         print(f"{failed} of {len(results)} inputs could not be classified", file=sys.stderr)
-        return 1
-    return 0
+        return PARTLY_DONE
+    return DONE

@@ -13,13 +13,19 @@ Where
 
 When it is stale
     Each cache file stores a *fingerprint*: a SHA-1 over every source file's
-    relative name, size and modification time (for a zip: each member's name,
-    size and CRC-32, plus the zip's own size and modification time), the
-    entries skipped while listing (dangling links, FIFOs), the image size and
-    the cache format version. Touch, add, remove or rename one
-    image and the fingerprint changes, so the next load decodes again and
-    overwrites the file. No pixels are read to check this: asking the file
-    system for 10,000 sizes and times is fast, reading 10,000 files is not.
+    relative name, size, modification time and status-change time (both in
+    nanoseconds) and inode number (for a zip: each member's name, size and
+    CRC-32, plus the zip's own size, times and inode), the entries skipped
+    while listing (dangling links, FIFOs), the image size and the cache format
+    version. Touch, add, remove, rename or rewrite one image and the fingerprint
+    changes, so the next load decodes again and overwrites the file. The
+    modification time alone is not enough: ``cp -p``, ``rsync -a`` and ``tar x``
+    put the old time on new pixels, and a cache keyed on it served the old
+    pixels. The status-change time is set by the kernel on every write and no
+    program can set it back, so new pixels always bring a new ctime
+    (``sources.file_stamp``). No pixels are read to check this: asking the file
+    system for 10,000 stats is fast, reading 10,000 files is not (README,
+    "The decoded-image cache", has both timings).
 
 Why it is safe
     A cache is written to a temporary file in the same folder, then renamed
@@ -38,11 +44,12 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_savez
-from .dataset import ImageDataset, LoadReport
+from .dataset import ImageDataset, LoadReport, Skipped
 
 # Bump when the stored arrays or the decoding change, so old caches are rebuilt.
 # 2: 16-bit and float images decode at their true brightness; EXIF orientation is applied.
-CACHE_FORMAT = 2
+# 3: skipped files stored as (file, reason); files in folders inside class folders loaded.
+CACHE_FORMAT = 3
 
 
 def default_cache_dir():
@@ -86,7 +93,10 @@ def read_cached_dataset(path, expected_fingerprint):
             report = LoadReport(source=source, images=len(images), classes=len(class_names),
                                 resized=int(stored["resized"]),
                                 converted_to_rgb=int(stored["converted_to_rgb"]),
-                                skipped=stored["skipped"].tolist(), cache="hit")
+                                skipped=[Skipped(file, reason) for file, reason in
+                                         zip(stored["skipped_files"].tolist(),
+                                             stored["skipped_reasons"].tolist())],
+                                cache="hit")
             return ImageDataset(images=images, labels=stored["labels"], class_names=class_names,
                                 files=stored["files"].tolist(), digests=stored["digests"].tolist(),
                                 source=source, report=report)
@@ -111,7 +121,8 @@ def write_cached_dataset(path, dataset, fingerprint_value):
               "source": np.array(dataset.source),
               "resized": np.array(report.resized),
               "converted_to_rgb": np.array(report.converted_to_rgb),
-              "skipped": np.array(report.skipped, dtype=str)}
+              "skipped_files": np.array([entry.file for entry in report.skipped], dtype=str),
+              "skipped_reasons": np.array([entry.reason for entry in report.skipped], dtype=str)}
     try:
         atomic_savez(path, arrays)
     except OSError as error:

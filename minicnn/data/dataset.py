@@ -18,6 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class Skipped(str):
+    """One entry a load skipped, as text "apse/x.jpg (a FIFO)", with its parts as
+    ``.file`` ("apse/x.jpg", relative to the split folder) and ``.reason`` ("a FIFO")."""
+
+    def __new__(cls, file, reason):
+        entry = super().__new__(cls, f"{file} ({reason})")
+        entry.file, entry.reason = file, reason
+        return entry
+
+
 @dataclass
 class LoadReport:
     """What happened while loading one dataset; ``str(report)`` is the one-line summary."""
@@ -27,7 +37,7 @@ class LoadReport:
     classes: int
     resized: int                 # images whose size was not image_size x image_size
     converted_to_rgb: int        # grayscale, CMYK, RGBA or palette images
-    skipped: list = field(default_factory=list)   # "file: reason" for each unreadable file
+    skipped: list = field(default_factory=list)   # a Skipped ("file (reason)") per entry skipped
     cache: str = "off"           # "hit", "miss" or "off"
     seconds: float = 0.0
 

@@ -36,6 +36,7 @@ is seen upright. Non-square images are stretched to a square, not cropped, so
 nothing at the borders is lost.
 """
 import io
+import warnings
 import zipfile
 
 import numpy as np
@@ -46,7 +47,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # ValueError (odd modes) or DecompressionBombError; a damaged zip member raises
 # BadZipFile when read. Anything else is a bug and should surface.
 UNREADABLE_IMAGE_ERRORS = (OSError, SyntaxError, ValueError, zipfile.BadZipFile,
-                           Image.DecompressionBombError)
+                           Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 # Modes whose pixel values are on the 16-bit scale 0..65535.
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -63,7 +64,11 @@ def decode_image(data, image_size):
 
     Raises one of UNREADABLE_IMAGE_ERRORS if ``data`` is not a readable image.
     """
-    with Image.open(io.BytesIO(data)) as original:
+    with warnings.catch_warnings():
+        # over Image.MAX_IMAGE_PIXELS Pillow only warns, and decodes gigabytes: refuse instead
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        original = Image.open(io.BytesIO(data))
+    with original:
         original.load()   # decode now, so a truncated file fails here rather than later
         ImageOps.exif_transpose(original, in_place=True)
         was_converted = original.mode != "RGB"
@@ -102,4 +107,6 @@ def describe_unreadable(error):
     """A short reason for a skipped file (PIL's own message names an anonymous BytesIO)."""
     if isinstance(error, UnidentifiedImageError):
         return "not an image format PIL can read"
+    if isinstance(error, (Image.DecompressionBombWarning, Image.DecompressionBombError)):
+        return f"too many pixels to decode safely ({error})"
     return f"{type(error).__name__}: {error}"

@@ -25,9 +25,18 @@ HOW_TO_GET_THE_DATASET = (
 
 
 class DataError(ValueError):
-    """The dataset is missing, empty, or not laid out as ``<split>/<class>/<image>``."""
+    """The dataset is missing, empty, or not laid out as ``<split>/<class>/<image>``.
+
+    ``problem`` is the one line that says what is wrong; ``advice``, when there is
+    any, how to get the dataset (the command lines print it only where a dataset
+    is looked for, not for a folder the user named to be scored).
+    """
+
+    def __init__(self, problem, advice=None):
+        super().__init__(problem if advice is None else f"{problem}\n{advice}")
+        self.problem, self.advice = problem, advice
 
 
 def data_error(problem, advice=HOW_TO_GET_THE_DATASET):
     """A DataError whose message is ``problem`` followed by how to get the dataset."""
-    return DataError(f"{problem}\n{advice}")
+    return DataError(problem, advice)

@@ -25,10 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_path, default_cache_dir, fingerprint, read_cached_dataset, write_cached_dataset
-from .dataset import ImageDataset, LoadReport
+from .dataset import ImageDataset, LoadReport, Skipped
 from .decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unreadable
 from .errors import data_error
 from .sources import open_image_source
+
+
+class SkippedFileWarning(UserWarning):
+    """A file of the dataset was skipped (``dataset.report.skipped`` lists them all)."""
 
 
 def load_dataset(path, split="train", image_size=64, cache_dir=None, use_cache=True, verbose=True):
@@ -56,8 +60,8 @@ def load_dataset(path, split="train", image_size=64, cache_dir=None, use_cache=T
             dataset = load_through_cache(source, image_size, directory)
         else:
             dataset = decode_source(source, image_size)
-    for message in dataset.report.skipped:
-        warnings.warn(f"skipped {message}", stacklevel=2)
+    for entry in dataset.report.skipped:
+        warnings.warn(SkippedFileWarning(f"skipped {entry}"), stacklevel=2)
     dataset.report.seconds = time.perf_counter() - started
     if verbose:
         print(dataset.report)
@@ -88,7 +92,7 @@ def decode_source(source, image_size):
             data = source.read(file)
             pixels, was_resized, was_converted = decode_image(data, image_size)
         except UNREADABLE_IMAGE_ERRORS as error:
-            skipped.append(f"{file.name} ({describe_unreadable(error)})")
+            skipped.append(Skipped(file.name, describe_unreadable(error)))
             continue
         images[len(labels)] = pixels
         labels.append(class_index[file.class_name])

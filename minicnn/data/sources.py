@@ -17,13 +17,18 @@ Accepted layouts (``split`` is "train" or "test"):
 
 Names starting with "." (``.DS_Store``, ``.ipynb_checkpoints``) and macOS's
 ``__MACOSX`` folders are not data and are skipped silently. Every other file in
-a class folder is a candidate image: if it does not decode, the loader warns
+a class folder, or in a folder inside it (searched recursively, as predict
+searches folders; a symbolic link to a folder is not followed, and is listed
+as skipped), is a candidate image: if it does not decode, the loader warns
 and skips it, so a stray ``notes.txt`` is reported rather than hidden. Entries
 that are not files at all (a dangling symbolic link, a symbolic link loop, a
 FIFO) are listed in ``source.skipped`` with the reason, and reported the same
-way. A class folder whose name is not valid UTF-8 is an error: its name is the
+way. A class folder that cannot be read (permission denied) is a DataError:
+scoring the others alone would report a figure for a dataset the user does
+not have. A class folder whose name is not valid UTF-8 is an error: its name is the
 class's name in every report and checkpoint, so it has to be renamed first.
 """
+import errno
 import os
 import re
 import stat
@@ -32,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .dataset import Skipped
 from .errors import DataError, data_error
 
 # Folder names that mean "a split", so a zip with only test/ is not mistaken
@@ -45,13 +51,28 @@ ZIP_UTF8_FLAG = 0x800
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One candidate image. ``stamp`` changes whenever the content does: the
-    modification time in nanoseconds for a file, the CRC-32 for a zip member."""
+    """One candidate image. ``stamp`` changes whenever the content can have changed:
+    for a file, its modification time, status-change time (both in nanoseconds) and
+    inode number (``file_stamp``); for a zip member, its CRC-32."""
 
     class_name: str
     name: str        # relative to the split folder, "/"-separated: "apse/x.jpg"
     size: int        # bytes
-    stamp: int
+    stamp: str
+
+
+def file_stamp(status):
+    """"<mtime ns> <ctime ns> <inode>" of an os.stat_result: what the cache key holds per file.
+
+    The modification time alone can lie: ``cp -p``, ``rsync -a`` and ``tar x`` copy it
+    onto new content, and any program can set it back (os.utime). The status-change
+    time cannot be set back by any program (the kernel sets it to now on every write,
+    utime or rename), and a file replaced by another (rsync's and most editors' write
+    to a new file then rename) has a new inode. So a file whose pixels changed has a
+    new stamp, while nothing but a stat per file is read to check it (reading and hashing
+    every file's bytes would cost a full read of the dataset on every load).
+    """
+    return f"{status.st_mtime_ns} {status.st_ctime_ns} {status.st_ino}"
 
 
 def is_hidden(name):
@@ -116,22 +137,31 @@ class FolderSource(ImageSource):
         for class_dir in visible_subfolders(self.split_dir):
             require_utf8_name(class_dir)
             files_by_class[class_dir.name] = []
-            with os.scandir(class_dir) as entries:
-                for entry in sorted(entries, key=lambda entry: entry.name):
-                    kind = entry_kind(entry)
-                    if is_hidden(entry.name) or kind == FOLDER:
-                        continue
-                    if kind == FILE:
-                        files_by_class[class_dir.name].append(self._source_file(class_dir.name, entry))
-                    else:
-                        self.skipped.append(f"{class_dir.name}/{entry.name} ({kind})")
+            self._list_folder(class_dir, class_dir.name, class_dir.name,
+                              files_by_class[class_dir.name])
         self.class_names, self.files = sorted_listing(files_by_class, self.split_dir)
 
-    @staticmethod
-    def _source_file(class_name, entry):
-        status = entry.stat()
-        return SourceFile(class_name, f"{class_name}/{entry.name}", status.st_size,
-                          status.st_mtime_ns)
+    def _list_folder(self, folder, class_name, relative, files):
+        """Add the candidate images under ``folder`` (``relative`` to the split folder) to
+        ``files``, recursively; entries that are not files go to ``self.skipped``."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            raise DataError(f"cannot read the folder {folder}: {error.strerror}") from None
+        for entry in entries:
+            if is_hidden(entry.name):
+                continue
+            kind, name = entry_kind(entry), f"{relative}/{entry.name}"
+            if kind == FOLDER and entry.is_symlink():
+                self.skipped.append(Skipped(name, "a symbolic link to a folder, not followed"))
+            elif kind == FOLDER:
+                self._list_folder(entry.path, class_name, name, files)
+            elif kind == FILE:
+                status = entry.stat()
+                files.append(SourceFile(class_name, name, status.st_size, file_stamp(status)))
+            else:
+                self.skipped.append(Skipped(name, kind))
 
     def read(self, file):
         return (self.split_dir / file.name).read_bytes()
@@ -149,7 +179,7 @@ class ZipSource(ImageSource):
             self.archive.close()
             raise
         status = zip_path.stat()
-        self.container_stamp = f"zip size {status.st_size} mtime {status.st_mtime_ns}"
+        self.container_stamp = f"zip size {status.st_size} stamp {file_stamp(status)}"
 
     def _list_members(self, zip_path, split):
         files, folders = {}, set()   # path parts -> ZipInfo; path parts of folder entries
@@ -170,7 +200,7 @@ class ZipSource(ImageSource):
             if parts[:-2] == prefix:
                 class_name, name = parts[-2], f"{parts[-2]}/{parts[-1]}"
                 files_by_class.setdefault(class_name, []).append(
-                    SourceFile(class_name, name, info.file_size, info.CRC))
+                    SourceFile(class_name, name, info.file_size, str(info.CRC)))
                 self.members[name] = info
         self.class_names, self.files = sorted_listing(files_by_class, where)
         self.description = where
@@ -226,6 +256,8 @@ def entry_kind(entry):
     except FileNotFoundError:
         return "a dangling symbolic link" if entry.is_symlink() else "vanished while listed"
     except OSError as error:   # ELOOP for a symbolic link loop, EACCES, ...
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop"
         return f"unreadable: {error.strerror}"
     if stat.S_ISREG(mode):
         return FILE

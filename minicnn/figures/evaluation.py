@@ -5,6 +5,8 @@ global state or the matplotlib backend, so a notebook stays as it was.
 """
 import numpy as np
 
+from .files import write_figure
+
 
 def plot_confusion_matrix(confusion, class_names, path, title="confusion matrix"):
     """The confusion matrix with its counts, as a PNG."""
@@ -18,7 +20,7 @@ def plot_confusion_matrix(confusion, class_names, path, title="confusion matrix"
         ax=axes, cmap="Blues", xticks_rotation=45, colorbar=False, values_format="d")
     axes.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    write_figure(figure, path, dpi=110)
 
 
 def plot_misclassified(images, labels, predictions, class_names, path, limit=30, probabilities=None):
@@ -40,7 +42,7 @@ def plot_misclassified(images, labels, predictions, class_names, path, limit=30,
         axis.set_title(title, fontsize=7)
     figure.suptitle(f"misclassified: {len(wrong)} shown of {int(np.sum(labels != predictions))}")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_figure(figure, path, dpi=100)
 
 
 def plot_curves(history, path):
@@ -62,4 +64,4 @@ def plot_curves(history, path):
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_figure(figure, path, dpi=100)

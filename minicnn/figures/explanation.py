@@ -6,6 +6,7 @@ no global plotting state and needs no display.
 from matplotlib.figure import Figure
 
 from ..visualize.images import signed_to_unit
+from .files import write_figure
 
 
 def plot_explanation(image, saliency, occlusion, class_name, probability, title, stride, path):
@@ -29,7 +30,7 @@ def plot_explanation(image, saliency, occlusion, class_name, probability, title,
         axis.set_ylim(height - 0.5, -0.5)
         axis.axis("off")
     figure.suptitle(f"{title}: {class_name} ({probability:.1%})", fontsize=10)
-    figure.savefig(path, dpi=100)
+    write_figure(figure, path, dpi=100)
 
 
 def cell_extent(centres, stride):

@@ -11,7 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from PIL import Image
 
+from ..io.atomic import atomic_write
 from ..visualize.images import mosaic, signed_to_unit, to_unit
+from .files import write_figure
 
 RULE_TITLES = {"gradient": "gradient (saliency)", "deconvnet": "deconvnet",
                "guided": "guided backprop"}
@@ -33,7 +35,7 @@ def save(figure, path, title=None):
         figure.suptitle(title, fontsize=10)
         top = 1 - 0.5 / figure.get_figheight()
     figure.tight_layout(rect=(0, 0, 1, top))
-    figure.savefig(path, dpi=110)
+    write_figure(figure, path, dpi=110)
 
 
 def plot_top_projections(projections, patches, channels, path, title, features_per_row=2):
@@ -168,5 +170,6 @@ def save_animation(frames, path, columns=5, scale=2, milliseconds=120):
         picture = Image.fromarray(mosaic(frame, columns, gap=2, fill=255))
         pictures.append(picture.resize((picture.width * scale, picture.height * scale),
                                        Image.NEAREST))
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=milliseconds,
-                     loop=0)
+    atomic_write(path, lambda file: pictures[0].save(file, format="GIF", save_all=True,
+                                                     append_images=pictures[1:],
+                                                     duration=milliseconds, loop=0))

@@ -5,7 +5,9 @@ over the target. ``os.replace`` is atomic on one file system, so a crash or a
 Ctrl-C mid-write leaves the previous file intact (and no temporary behind).
 Checkpoints, history.json and the dataset cache all go through here.
 
-Only a kill -9 (or a power cut) mid-write can leave a ``.tmp-*`` file behind;
+A write that fails (a full disk, a folder where the file should be) raises an
+OSError naming ``path``, not the temporary file, even where the writer wrapped
+the OSError in an error of its own (``underlying_os_error``). Only a kill -9 (or a power cut) mid-write can leave a ``.tmp-*`` file behind;
 ``remove_temporaries`` cleans them up, and a training run calls it when it
 takes its run folder (minicnn/train/run_folder.py).
 """
@@ -37,17 +39,38 @@ def atomic_write(path, write, mode="wb"):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = create_temporary(folder)
+    try:
+        handle, temporary = create_temporary(folder)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, path) from None
     try:
         with os.fdopen(handle, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.remove(temporary)
+        cause = underlying_os_error(error) if isinstance(error, Exception) else None
+        if cause is not None:
+            # the temporary's name means nothing to the user: name the file asked for
+            raise OSError(cause.errno, cause.strerror, path) from None
         raise
+
+
+def underlying_os_error(error):
+    """The OSError (with an errno) that ``error`` is, or was raised while handling, or None.
+
+    A library's writer may fail on a full disk with an error of its own raised while the
+    OSError was handled (torch.save: RuntimeError "unexpected pos ..."): the OSError is
+    what the user needs to hear.
+    """
+    while error is not None:
+        if isinstance(error, OSError) and error.errno is not None:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def atomic_savez(path, arrays):

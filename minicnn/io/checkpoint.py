@@ -25,10 +25,12 @@ import os
 import numpy as np
 
 from .atomic import atomic_savez
+from .paths import describe_unopenable
 from .checkpoint_checks import (CheckpointError, check_architecture, check_array,
                                 check_buildable, check_optimizer_state, json_entry)
 
 CHECKPOINT_FORMAT = 1
+NPZ_MAGIC = b"PK\x03\x04"   # every .npz is a zip archive, and every zip starts so
 
 
 def save_checkpoint(model, path, optimizer=None, meta=None):
@@ -125,7 +127,18 @@ def read_checkpoint(path):
     """All arrays of a checkpoint, with clear errors for a missing or corrupt file."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint not found: {path}")
+        why = describe_unopenable(path) or "does not exist"
+        raise CheckpointError(f"checkpoint not found: {path} {why}")
+    if os.path.isdir(path):
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file (a .npz)")
+    with open(path, "rb") as file:
+        start = file.read(len(NPZ_MAGIC))
+    if not start:
+        raise CheckpointError(f"{path} is not a minicnn checkpoint: the file is empty")
+    if start != NPZ_MAGIC:
+        # np.load would read anything else as a pickle, and advise allow_pickle=True: never
+        raise CheckpointError(f"{path} is not a minicnn checkpoint: a checkpoint is a .npz "
+                              f"(zip) archive, this file starts with {start!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}

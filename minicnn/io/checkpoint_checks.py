@@ -17,6 +17,12 @@ model is left as it was.
                    before the 4 TB weight matrix is allocated.
     arrays         floating-point numbers (not strings), all finite: a diverged
                    run's NaN weights are refused, not silently scored
+    domains        each value where its maths needs it (ARRAY_DOMAINS, CONFIG_DOMAINS):
+                   BatchNorm's running_var >= 0 (a variance; one negative value
+                   made every prediction NaN), its eps > 0 and momentum in
+                   [0, 1], Dropout's p in [0, 1) (a probability). A running_var
+                   of exactly 0 is legitimate (a channel that is always 0) and
+                   kept: eps keeps sqrt(var + eps) positive.
     optimizer      its type, step count and hyperparameters, and one finite
                    slot per parameter, shaped like it
 """
@@ -106,6 +112,11 @@ def declared_arrays(spec, where, layer_types):
     except TypeError as error:
         raise CheckpointError(f"{where}: {layer_type} cannot take the arguments {config}: "
                               f"{error}") from None
+    for name, (inside_domain, domain) in CONFIG_DOMAINS.get(layer_type, {}).items():
+        value = config.get(name)
+        if name in config and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                   and math.isfinite(value) and inside_domain(value)):
+            raise CheckpointError(f"{where}: {layer_type} {name} must be {domain}, got {value!r}")
     if layer_type in CONTAINER_SHAPES:
         return CONTAINER_SHAPES[layer_type](config, where, layer_types)
     return PARAMETER_SHAPES[layer_type](config, where)
@@ -189,6 +200,17 @@ PARAMETER_SHAPES = {
 # A container's: the arrays of the layers its config describes, by their paths inside it.
 CONTAINER_SHAPES = {"Residual": residual_shapes, "Sequential": sequential_shapes}
 
+# The numbers of a layer's config that its maths needs in a domain: {type: {name: (test, words)}}.
+CONFIG_DOMAINS = {
+    "BatchNorm2D": {"eps": (lambda value: value > 0, "a finite number > 0 (it keeps "
+                                                     "sqrt(var + eps) away from 0)"),
+                    "momentum": (lambda value: 0 <= value <= 1, "a finite number in [0, 1]")},
+    "Dropout": {"p": (lambda value: 0 <= value < 1, "a probability in [0, 1)")},
+}
+# The arrays whose values have a domain, by their name in the layer: name -> (test, words).
+ARRAY_DOMAINS = {"running_var": (lambda values: values >= 0,
+                                 "negative values: a variance is never negative")}
+
 
 # --- the arrays --------------------------------------------------------------------
 
@@ -208,6 +230,14 @@ def check_array(arrays, key, shape, path):
         raise CheckpointError(f"checkpoint {path}: {key} holds {bad} non-finite values "
                               "(NaN or infinity): the run that saved it diverged. Use a "
                               "checkpoint from before it did.")
+    domain = ARRAY_DOMAINS.get(key.rsplit(".", 1)[-1]) if not key.startswith("optimizer.") else None
+    if domain is not None:
+        inside_domain, words = domain
+        outside = np.flatnonzero(~inside_domain(value))
+        if outside.size:
+            raise CheckpointError(f"checkpoint {path}: {key} holds {outside.size} {words} "
+                                  f"(first {value.flat[outside[0]]:g} at index {outside[0]}); "
+                                  "the file was damaged or edited")
     return value
 
 

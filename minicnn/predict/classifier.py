@@ -11,7 +11,10 @@ the same clear errors:
   diverged are refused, not scored;
 * the metadata a prediction needs: ``class_names`` (distinct strings),
   ``mean`` and ``std`` (3 finite numbers each, std > 0), ``flip_average``;
-* one output of the model per class name.
+* one output of the model per class name, and finite logits for a probe batch
+  (``check_network``): weights that are each in their domain can still
+  overflow together, and a model that gives NaN would be scored "class 0" for
+  every image and print "nan%".
 
 Commands that take photos (evaluate, predict, export) want the metadata as arrays,
 and a network that certainly maps 64x64 images to one logit per class:
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import normalize
 from ..evaluate import predict_logits
 from ..io.checkpoint import read_checkpoint_meta
 from ..io.checkpoint_checks import CheckpointError
@@ -32,6 +36,8 @@ from ..models import Sequential
 
 # The side of the square images the networks are trained on (AHE Image64; the loader's default).
 IMAGE_SIZE = 64
+# Images of the probe batch every loaded classifier must give finite logits for.
+PROBE_IMAGES = 8
 
 
 def load_classifier(path, backend=None):
@@ -43,6 +49,8 @@ def load_classifier(path, backend=None):
     if head is not None and head.out_features != len(meta["class_names"]):
         raise CheckpointError(f"{path} names {len(meta['class_names'])} classes but its model "
                               f"has {head.out_features} outputs")
+    check_network(model, meta["class_names"], f"checkpoint {path}",
+                  np.array(meta["mean"], dtype=np.float32), np.array(meta["std"], dtype=np.float32))
     return model, meta
 
 
@@ -82,24 +90,36 @@ class Classifier:
 
     @classmethod
     def load(cls, path, backend=None):
-        """``load_classifier``, plus one forward pass that proves the network takes 64x64 images
-        and gives one logit per class (``check_network``). Raises CheckpointError."""
+        """``load_classifier``: a network checked to take 64x64 images and give one finite
+        logit per class (``check_network``). Raises CheckpointError."""
         model, meta = load_classifier(path, backend=backend)
-        check_network(model, meta["class_names"], path)
         return cls(model=model, class_names=list(meta["class_names"]),
                    mean=np.array(meta["mean"], dtype=np.float32),
                    std=np.array(meta["std"], dtype=np.float32),
                    flip_average=bool(meta.get("flip_average", False)))
 
 
-def check_network(model, class_names, source="the network"):
-    """CheckpointError unless ``model`` maps (N, 3, 64, 64) images to (N, len(class_names)) logits.
+def probe_images():
+    """PROBE_IMAGES (N, 3, 64, 64) uint8: black, white, mid-grey, then seeded random pixels."""
+    flat = [np.full((3, IMAGE_SIZE, IMAGE_SIZE), value, dtype=np.uint8) for value in (0, 255, 128)]
+    noise = np.random.default_rng(0).integers(0, 256, (PROBE_IMAGES - len(flat), 3, IMAGE_SIZE,
+                                                       IMAGE_SIZE), dtype=np.uint8)
+    return np.concatenate([np.stack(flat), noise])
 
-    One forward pass of a black image, in eval mode (running statistics untouched).
+
+def check_network(model, class_names, source="the network", mean=None, std=None):
+    """CheckpointError unless ``model`` maps (N, 3, 64, 64) images to (N, len(class_names))
+    finite logits.
+
+    One forward pass of the probe batch (``probe_images``), normalised with ``mean`` and
+    ``std`` (default 0 and 1) as predictions are, in eval mode (running statistics
+    untouched). Non-finite logits name the first layer whose output is not finite.
     """
-    black = np.zeros((1, 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
+    mean = np.zeros(3, dtype=np.float32) if mean is None else mean
+    std = np.ones(3, dtype=np.float32) if std is None else std
     try:
-        logits = predict_logits(model, black, mean=np.zeros(3), std=np.ones(3))
+        with np.errstate(over="ignore", invalid="ignore"):   # non-finite is what is checked
+            logits = predict_logits(model, probe_images(), mean=mean, std=std)
     except ShapeError as error:
         raise CheckpointError(f"{source}: the network does not take {IMAGE_SIZE}x{IMAGE_SIZE} "
                               f"RGB images ({error})") from None
@@ -109,3 +129,23 @@ def check_network(model, class_names, source="the network"):
     if logits.shape[1] != len(class_names):
         raise CheckpointError(f"{source}: the network gives {logits.shape[1]} logits per image, "
                               f"but there are {len(class_names)} class names")
+    if not np.all(np.isfinite(logits)):
+        raise CheckpointError(f"{source}: the network gives non-finite logits (NaN or "
+                              f"infinity) for a probe batch of {len(logits)} images; "
+                              f"{first_non_finite_layer(model, mean, std)}")
+
+
+def first_non_finite_layer(model, mean, std):
+    """Which layer first gives a non-finite output on the probe batch, and the arrays it holds."""
+    backend = model.backend
+    x = backend.to_device(normalize(probe_images(), mean, std))
+    with model.evaluating(), np.errstate(over="ignore", invalid="ignore"):
+        for index, layer in enumerate(model.body):
+            x = layer.forward(x)
+            if not np.all(np.isfinite(backend.to_host(x))):
+                arrays = [f"{prefix}.{key}" for prefix, store in (("param", model.params),
+                                                                  ("buffer", model.buffers))
+                          for key in store if key.split(".", 1)[0] == str(index)]
+                return (f"the first is the output of layer {index} ({type(layer).__name__}"
+                        + (f", holding {', '.join(arrays)})" if arrays else ")"))
+    return "no single layer's output is non-finite on its own"

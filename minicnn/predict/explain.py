@@ -17,28 +17,33 @@ from pathlib import Path
 
 import numpy as np
 from ..data import normalize
+from ..io.paths import file_identity, name_max, output_name
 from ..figures.explanation import plot_explanation
 from ..visualize import class_saliency, occlusion_maps
 
 OCCLUSION_SQUARE = 16   # pixels: a quarter of the image side, big enough to hide a part
 OCCLUSION_STRIDE = 4
+COPY_ROOM = 8           # bytes kept free in a shortened name for a "-2" ... "-9999999"
 
 
-def explanation_path(folder, shown, taken):
+def explanation_path(folder, shown, taken, inputs=frozenset()):
     """The PNG for the image the user named ``shown``: its path parts joined by "_", in ``folder``.
 
     "photos/apse.jpg" -> folder/photos_apse.jpg.png. Different paths can give the same name
     ("photos_apse.jpg", "../apse.jpg" and "apse.jpg"), so ``taken``, the set of names this run
-    has used, gets the new one, and a clash becomes photos_apse.jpg-2.png, -3, ...
+    has used, gets the new one, and a clash becomes photos_apse.jpg-2.png, -3, ...; so does a
+    name that is one of the ``inputs`` (the file_identity of each photo of this run). A name longer than the file
+    system takes (a deep path) is shortened, with a hash of the whole (io.paths.output_name).
     """
     parts = [part for part in Path(shown).parts if part not in (".", "..", Path(shown).anchor)]
     stem = re.sub(r"[^\w.()-]+", "_", "_".join(parts)) or "image"
-    name, copy = stem, 1
-    while name in taken:
+    limit = name_max(folder)
+    name, copy = output_name(stem, ".png", limit, room=COPY_ROOM), 1
+    while name in taken or file_identity(Path(folder) / name) in inputs:
         copy += 1
-        name = f"{stem}-{copy}"
+        name = output_name(stem, f"-{copy}.png", limit, room=COPY_ROOM)
     taken.add(name)
-    return Path(folder) / f"{name}.png"
+    return Path(folder) / name
 
 
 def explain_prediction(classifier, image, label, probability, title, path):

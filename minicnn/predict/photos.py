@@ -33,6 +33,7 @@ from ..data.decode import UNREADABLE_IMAGE_ERRORS, decode_image, describe_unread
 from ..data.sources import FILE, entry_kind, is_hidden
 from ..evaluate import predict_logits
 from ..functional import softmax
+from ..io.paths import describe_unopenable, file_identity
 from .classifier import IMAGE_SIZE
 
 
@@ -72,7 +73,8 @@ def expand_paths(paths):
         elif path.exists():
             inputs.append(file_input(str(given), path))
         else:
-            inputs.append(ImageInput(str(given), error="no such file or folder"))
+            why = describe_unopenable(path) or "does not exist"
+            inputs.append(ImageInput(str(given), error=f"no such file or folder: it {why}"))
     return inputs
 
 
@@ -117,15 +119,18 @@ def predict_paths(classifier, paths, top=3, batch_size=256, flip_average=None, e
     if flip_average is None:
         flip_average = classifier.flip_average
     inputs = expand_paths(paths)
-    explanation_names = set()   # across chunks: no PNG may overwrite another
+    # across chunks: no PNG may overwrite another, nor any input
+    explanation_names = {"taken": set(), "inputs": {file_identity(item.path) for item in inputs
+                                                    if item.path is not None}}
     for start in range(0, len(inputs), batch_size):
         yield from predict_chunk(classifier, inputs[start:start + batch_size], top, flip_average,
                                  explain_dir, explanation_names)
 
 
 def predict_chunk(classifier, inputs, top, flip_average, explain_dir, explanation_names):
-    """Decode and classify a list of ImageInputs -> their result dicts, in order; with
-    ``explain_dir``, each PNG's name is added to the set ``explanation_names``."""
+    """Decode and classify a list of ImageInputs -> yield their result dicts, in order, each
+    as soon as it is done; with ``explain_dir``, each PNG's name is added to
+    ``explanation_names["taken"]``, and none is one of ``explanation_names["inputs"]``."""
     results, decoded, positions = [], [], []
     for item in inputs:
         results.append({"path": item.shown})
@@ -139,23 +144,33 @@ def predict_chunk(classifier, inputs, top, flip_average, explain_dir, explanatio
             continue
         positions.append(len(results) - 1)
     if not decoded:
-        return results
+        yield from results
+        return
     images = np.stack(decoded)
-    logits = predict_logits(classifier.model, images, classifier.mean, classifier.std,
-                            batch_size=len(images), flip_average=flip_average)
-    probabilities = softmax(logits.astype(np.float64))
-    for position, row in zip(positions, probabilities):
+    with np.errstate(over="ignore", invalid="ignore"):   # a non-finite row is an error below
+        logits = predict_logits(classifier.model, images, classifier.mean, classifier.std,
+                                batch_size=len(images), flip_average=flip_average)
+        probabilities = softmax(logits.astype(np.float64))
+    explained = {}   # position in results -> (image, its probabilities), to explain
+    for position, image, row in zip(positions, images, probabilities):
+        if not np.all(np.isfinite(row)):   # never "nan%": the model overflowed on this image
+            results[position]["error"] = ("the network's output for this image is not finite "
+                                          "(NaN or infinity): its checkpoint cannot classify it")
+            continue
         results[position]["top"] = top_classes(row, classifier.class_names, top)
+        explained[position] = image, row
     if explain_dir is not None:
         # matplotlib loads only when asked for: plain predictions start faster without it
         from .explain import explain_prediction, explanation_path
-        for position, image, row in zip(positions, images, probabilities):
+    for position, result in enumerate(results):
+        if explain_dir is not None and position in explained:
+            image, row = explained[position]
             label = int(row.argmax())
-            target = explanation_path(explain_dir, results[position]["path"], explanation_names)
-            explain_prediction(classifier, image, label, row[label], results[position]["path"],
-                               target)
-            results[position]["explanation"] = str(target)
-    return results
+            target = explanation_path(explain_dir, result["path"], explanation_names["taken"],
+                                      explanation_names["inputs"])
+            explain_prediction(classifier, image, label, row[label], result["path"], target)
+            result["explanation"] = str(target)
+        yield result
 
 
 def format_result(result):

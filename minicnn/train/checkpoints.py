@@ -14,16 +14,24 @@ data split and the state of the data stream (``RESUME_KEYS``).
 ``check_resumable`` says whether a checkpoint belongs to the run that asks to
 continue it.
 """
+import dataclasses
 import os
 
 from ..io.checkpoint import read_checkpoint_meta
 from ..io.checkpoint_checks import CheckpointError
+from .config import TrainConfig
 
 # what a Trainer checkpoint's meta holds for a resume (split_fingerprint: since issue 15)
 RESUME_KEYS = ("class_names", "config", "epoch", "step", "best_score", "best_epoch", "history",
                "data_rng_state")
-# settings a resumed run must share with the checkpoint: they shape the schedule and the data
-RESUME_MUST_MATCH = ("batch_size", "seed", "lr", "schedule")
+# the TrainConfig settings a resumed run may change: how long it runs, when it stops early and
+# how many validation images go through at once (none of them changes a step's maths or the
+# data stream; a longer run does stretch the onecycle and cosine schedules)
+RESUME_MAY_CHANGE = ("epochs", "patience", "eval_batch_size")
+# every other setting shapes the steps, the data stream or the choice of best.npz: a resumed
+# run must share it with the checkpoint (the architecture, dropout included, is checked on load)
+RESUME_MUST_MATCH = tuple(field.name for field in dataclasses.fields(TrainConfig)
+                          if field.name not in RESUME_MAY_CHANGE)
 
 
 class RunCheckpoints:
@@ -64,12 +72,18 @@ def check_resumable(meta, path, class_names, config, split_fingerprint, warn):
     if meta["class_names"] != class_names:
         raise CheckpointError(f"cannot resume {path}: it was trained on the classes "
                               f"{meta['class_names']}, the data has {class_names}")
-    saved_config = meta["config"]
-    for field in RESUME_MUST_MATCH:
-        if saved_config.get(field) != getattr(config, field):
-            raise CheckpointError(f"cannot resume {path}: it was trained with {field}="
-                                  f"{saved_config.get(field)!r}, this run asks for "
-                                  f"{getattr(config, field)!r}")
+    saved_config = meta["config"] if isinstance(meta["config"], dict) else {}
+    defaults = TrainConfig()
+    # a setting older checkpoints do not record was its default (the field came later)
+    changed = [(field, saved_config.get(field, getattr(defaults, field)), getattr(config, field))
+               for field in RESUME_MUST_MATCH
+               if saved_config.get(field, getattr(defaults, field)) != getattr(config, field)]
+    if changed:
+        raise CheckpointError(
+            f"cannot resume {path}: it was trained with "
+            + ", ".join(f"{field}={old!r}" for field, old, _ in changed) + "; this run asks for "
+            + ", ".join(f"{field}={new!r}" for field, _, new in changed)
+            + ". Resume with the run's own settings, or start a new run in a fresh folder")
     if "split_fingerprint" not in meta:
         warn(f"warning: {path} was saved before checkpoints recorded their data split; "
              "resuming without checking that the data is the same")

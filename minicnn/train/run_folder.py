@@ -8,9 +8,11 @@ Holding a folder checks it, locks it and tidies it:
 * ``--out`` must name a folder (or a path one can be made at), not a file.
 * Without ``resume`` the folder must not hold an earlier run (its last.npz,
   best.npz or history.json): re-running the README command would otherwise
-  overwrite that run's best checkpoint. The refusal names both ways on:
-  ``--resume`` to continue it, or a free folder (``runs/ahe-2``) for a new one.
-  With ``resume`` it must hold last.npz.
+  overwrite that run's best checkpoint. The refusal names the ways on:
+  ``--resume`` to continue it (only when it holds last.npz, the resume point),
+  or a free folder (``runs/ahe-2``) for a new one. With ``resume`` it must hold
+  last.npz; a folder with best.npz but no last.npz is told the same thing both
+  ways: it cannot be continued (best.npz is the best epoch, not the last one).
 * The lock is ``.lock`` in the folder, locked with ``flock`` and holding the
   holder's process id. A second run on the folder finds it locked and is
   refused, naming that process. The kernel drops a flock when its process
@@ -94,16 +96,23 @@ def hold_run_folder(path, resume):
 
 def check_contents(path, resume):
     """Refuse a used folder without resume, and a folder with nothing to resume from with it."""
-    if resume:
-        if not os.path.isfile(os.path.join(path, RESUME_FROM)):
-            raise RunFolderError(f"cannot resume: no checkpoint at {os.path.join(path, RESUME_FROM)}")
-        return
     found = [name for name in RUN_OUTPUTS if os.path.exists(os.path.join(path, name))]
+    resumable = os.path.isfile(os.path.join(path, RESUME_FROM))
+    if resume and resumable:
+        return
+    fresh = f"start a new run in a fresh folder, e.g. --out {free_sibling(path)}"
+    if found and not resumable:
+        raise RunFolderError(
+            f"{path} holds a run ({', '.join(found)}) but no {RESUME_FROM}, the checkpoint a "
+            f"run continues from, so it cannot be resumed (best.npz is the best epoch, not "
+            f"the last); it is not overwritten either: {fresh}")
+    if resume:
+        raise RunFolderError(f"cannot resume: {path} holds no run (no {RESUME_FROM}); "
+                             "train without --resume to start one")
     if found:
         raise RunFolderError(
             f"{path} already holds a run ({', '.join(found)}); it is not overwritten. "
-            f"Continue that run with --resume, or start a new one in a fresh folder, "
-            f"e.g. --out {free_sibling(path)}")
+            f"Continue that run with --resume, or {fresh}")
 
 
 def free_sibling(path):

@@ -121,6 +121,12 @@ class Trainer:
                 log(f"\ninterrupted in epoch {self.epoch}; {self.checkpoints.kept()}"
                     + (": continue with --resume" if self.checkpoints.resumable() else ""))
                 raise
+            except OSError:   # a full disk: what was written is whole (atomic), and resumable
+                log(f"could not write the outputs of epoch {self.epoch}; "
+                    f"{self.checkpoints.kept()}"
+                    + (": continue with --resume once it can be written"
+                       if self.checkpoints.resumable() else ""))
+                raise
         return self.history
 
     def train_one_epoch(self, batches, schedule):

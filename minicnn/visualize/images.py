@@ -15,6 +15,8 @@ in absolute terms.
 import numpy as np
 from PIL import Image
 
+from ..io.atomic import atomic_write
+
 
 def pixel_bounds(mean, std):
     """-> (low, high), each (3, 1, 1): the normalized values of pixel 0 and pixel 255."""
@@ -32,8 +34,9 @@ def to_uint8(x, mean, std):
 
 
 def save_png(image, path):
-    """image: (3, H, W) uint8 -> an RGB PNG file."""
-    Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0))).save(path)
+    """image: (3, H, W) uint8 -> an RGB PNG file, written atomically."""
+    picture = Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0)))
+    atomic_write(path, lambda file: picture.save(file, format="PNG"))
 
 
 def load_png(path):
