@@ -18,7 +18,7 @@ LAYERS = [
     ("data", ["minicnn.data"]),
     ("scoring and seeing inside", ["minicnn.evaluate", "minicnn.visualize", "minicnn.figures"]),
     ("the main job, and the course kit", ["minicnn.train", "minicnn.predict", "minicnn.interop",
-                                          "minicnn.course"]),
+                                          "minicnn.course", "minicnn.report"]),
     ("the command line", ["minicnn.cli", "minicnn.__main__", "minicnn"]),
 ]
 

@@ -1,4 +1,4 @@
-"""The command line: ``python -m minicnn evaluate | predict | export | exercises | grade``.
+"""The command line: ``python -m minicnn evaluate | predict | export | exercises | grade | report``.
 
 One module per command, each with ``add_parser(commands)`` and ``run(arguments)``
 (the exit status):
@@ -8,6 +8,7 @@ One module per command, each with ``add_parser(commands)`` and ``run(arguments)`
     export.py     a checkpoint as ONNX and/or PyTorch, each file checked against minicnn
     exercises.py  write the course's exercises
     grade.py      grade a submission, or a folder of them
+    report.py     a run's report.html, or one page comparing runs
     arguments.py  what they share: argparse types that refuse a bad number, --checkpoint,
                   --flip-average, --backend
 
@@ -19,10 +20,10 @@ every progress message goes to stderr.
 """
 import argparse
 
-from . import evaluate, exercises, export, grade, predict
+from . import evaluate, exercises, export, grade, predict, report
 from .exits import run_command
 
-COMMANDS = (evaluate, predict, export, exercises, grade)
+COMMANDS = (evaluate, predict, export, exercises, grade, report)
 
 
 def main(argv=None):
@@ -34,4 +35,6 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     if arguments.command == "export" and not (arguments.onnx or arguments.torch):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
+    if arguments.command == "report" and len(arguments.runs) > 1 and arguments.out is None:
+        parser.error("report of two or more runs writes one comparison page: name it with --out")
     return run_command(lambda: arguments.run(arguments))

@@ -9,7 +9,7 @@
             folder that holds another run or is busy; a backend or extra not installed
     3       training diverged (the checkpoints kept are named)
     4       bad input data: a missing, empty or unreadable dataset, data the model does
-            not fit, a submission that cannot be graded
+            not fit, a submission that cannot be graded, a folder that is not a run
     5       bad checkpoint: missing, corrupt, not a minicnn checkpoint, made for other
             data or settings, or holding values outside their domain (NaN weights, a
             negative variance, logits that are not finite)
@@ -40,6 +40,7 @@ from ..data import DataError
 from ..interop import MissingExtra, UnsupportedLayer
 from ..io.checkpoint_checks import CheckpointError
 from ..io.paths import OutputPathError
+from ..report import ReportError
 from ..train import TrainingDiverged
 from ..train.run_folder import RunFolderError
 
@@ -57,7 +58,7 @@ OUTPUT_CLOSED = 141   # 128 + SIGPIPE: what a shell reports for a program the pi
 KNOWN_FAILURES = ((OutputPathError, BAD_ARGUMENTS), (RunFolderError, BAD_ARGUMENTS),
                   (BackendUnavailable, BAD_ARGUMENTS), (MissingExtra, BAD_ARGUMENTS),
                   (KitError, BAD_ARGUMENTS), (TrainingDiverged, DIVERGED),
-                  (DataError, BAD_DATA), (SubmissionError, BAD_DATA),
+                  (DataError, BAD_DATA), (SubmissionError, BAD_DATA), (ReportError, BAD_DATA),
                   (CheckpointError, BAD_CHECKPOINT), (UnsupportedLayer, BAD_CHECKPOINT))
 
 

@@ -20,6 +20,10 @@ for shuffling and augmentation). So ``fit(..., resume=True)`` continues an
 interrupted run exactly where its last epoch ended, and ends with the same
 weights as a run never interrupted.
 
+``trainer.epoch_callbacks`` are called at the end of every epoch, once its
+checkpoints and history.json are written, with an ``EpochEnd`` (below): the
+epoch's validation logits, for writers of per-epoch reports.
+
 ``fit`` holds ``out_dir`` for its duration (minicnn/train/run_folder.py): a
 second run on it is refused, and without ``resume`` a folder that holds an
 earlier run is refused rather than overwritten.
@@ -49,6 +53,23 @@ from .run_folder import hold_run_folder
 from .step import train_step
 
 
+@dataclasses.dataclass(frozen=True)
+class EpochEnd:
+    """What an epoch callback receives, once the epoch's outputs are on disk.
+
+    row         the epoch's history row (a dict, as in history.json)
+    improved    a new best validation accuracy: best.npz now holds these weights
+    val_set     the validation ImageDataset
+    val_logits  (N, classes) host array: the validation images' logits, in val_set's order
+    """
+    trainer: "Trainer"
+    epoch: int
+    row: dict
+    improved: bool
+    val_set: object
+    val_logits: np.ndarray
+
+
 class Trainer:
     """Fits a Sequential that ends with SoftmaxCrossEntropy on uint8 ImageDatasets.
 
@@ -70,6 +91,7 @@ class Trainer:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.callbacks = list(callbacks)
+        self.epoch_callbacks = []   # functions callback(EpochEnd), appended by the caller
         self.progress = progress
         self.extra_meta = dict(extra_meta or {})
         self.optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.nesterov,
@@ -185,6 +207,8 @@ class Trainer:
             self.save_checkpoint(self.path(name))
         atomic_write_text(self.path("history.json"), json.dumps(self.history, indent=2))
         plot_curves(self.history, self.path("curves.png"))
+        for callback in self.epoch_callbacks:
+            callback(EpochEnd(self, self.epoch, row, improved, val_set, logits))
 
     def stopped_early(self):
         patience = self.config.patience
