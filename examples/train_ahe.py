@@ -11,7 +11,10 @@ best checkpoint is also evaluated there, once, at the end.
 
 Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
 confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
-and epoch<E>.npz for each epoch E of --snapshot-epochs.
+and epoch<E>.npz for each epoch E of --snapshot-epochs; run.json (the command,
+configuration and machine) at the start; report.html (the run at a glance, one
+self-contained page: python -m minicnn report) after every epoch and at the end,
+and validation_predictions.npz, the best epoch's, for it.
 Interrupt with Ctrl-C and continue with --resume.
 
 A folder that already holds a run is never overwritten: without --resume the
@@ -24,15 +27,14 @@ writable), is checked before any data loads. Exit status (minicnn/cli/exits.py):
 are kept, continue with --resume), 130 interrupted.
 """
 import argparse
+import dataclasses
 import json
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
-import minicnn
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
 from minicnn.cli.arguments import integer, limited, number
 from minicnn.cli.exits import run_command
@@ -49,6 +51,8 @@ from minicnn.figures.evaluation import plot_confusion_matrix, plot_misclassified
 from minicnn.functional import softmax
 from minicnn.train.run_folder import hold_run_folder
 from minicnn.train import TrainConfig, Trainer
+from minicnn.report import LiveReport, write_report_or_warn
+from minicnn.train.run_info import command_line, machine_description, write_run_info
 
 # Defaults: lr, weight decay, dropout and augmentation are those of the best trial of
 # the random search in docs/tuning.md (trial 7). Width and epochs are set by the
@@ -243,6 +247,11 @@ def train_and_report(arguments, out_dir, started):
                       snapshot_epochs=arguments.snapshot_epochs,
                       extra_meta={"architecture_name": arguments.architecture, "width": width,
                                   "blocks": list(arguments.blocks), "dropout": arguments.dropout})
+    # run.json now; report.html (and validation_predictions.npz) after every epoch and at the end
+    write_run_info(out_dir, command_line("examples/train_ahe.py"),
+                   {**vars(arguments), **dataclasses.asdict(config), "width": width},
+                   arguments.seed, arguments.backend)
+    trainer.epoch_callbacks.append(LiveReport(out_dir))
     history = trainer.fit(train_set, val_set, resume=arguments.resume)
 
     # the weights best.npz holds, and the epoch they are from, as the file itself says
@@ -263,11 +272,8 @@ def train_and_report(arguments, out_dir, started):
     results.update(
         best_epoch=best_epoch, epochs_run=len(history),
         wall_seconds=round(time.perf_counter() - started, 1),
-        command=" ".join([os.path.basename(sys.executable), "examples/train_ahe.py"] + sys.argv[1:]),
-        machine={"platform": platform.platform(), "processor": platform.processor(),
-                 "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                 "numpy": np.__version__, "minicnn": minicnn.__version__,
-                 "backend": arguments.backend},
+        command=command_line("examples/train_ahe.py"),
+        machine=machine_description(arguments.backend),
         train_images=len(train_set), val_images=len(val_set), seed=arguments.seed,
         architecture=arguments.architecture)
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(results, indent=2))
@@ -275,6 +281,9 @@ def train_and_report(arguments, out_dir, started):
                       "\n\n".join(report) + "\n")
     print("\n\n".join(report))
     print(f"\nwall time {results['wall_seconds']:.0f} s; outputs in {out_dir}/")
+    page = write_report_or_warn(out_dir)
+    if page:
+        print(f"report: {page}")
     return 0
 
 

@@ -177,8 +177,12 @@ class DevToolsPipe:
         self.process.stderr.close()
 
 
-def check_page(page, sections, screenshot=None, browser=None, settle=0.5):
-    """Load ``page`` (an HTML file) offline in headless Chromium -> PageCheck."""
+def check_page(page, sections, screenshot=None, browser=None, settle=0.5, blocked=BLOCKED):
+    """Load ``page`` (an HTML file) offline in headless Chromium -> PageCheck.
+
+    ``blocked``: the URL patterns DevTools refuses before the page's own
+    Content-Security-Policy sees them (() leaves the refusing to the page).
+    """
     browser = browser or find_browser()
     if browser is None:
         raise BrowserError(f"no Chromium on PATH (looked for {', '.join(BROWSERS)})")
@@ -191,7 +195,7 @@ def check_page(page, sections, screenshot=None, browser=None, settle=0.5):
                                                           "flatten": True})["sessionId"]
             for domain in ("Runtime", "Log", "Network", "Page"):
                 pipe.send(f"{domain}.enable", session=session)
-            pipe.send("Network.setBlockedURLs", {"urls": BLOCKED}, session=session)
+            pipe.send("Network.setBlockedURLs", {"urls": list(blocked)}, session=session)
             pipe.send("Emulation.setDeviceMetricsOverride",
                       {"width": WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False},
                       session=session)
@@ -215,7 +219,7 @@ def check_page(page, sections, screenshot=None, browser=None, settle=0.5):
 
 def read_events(events):
     """(console errors, failed requests, requests for non-local URLs) from DevTools events."""
-    console_errors, failed, network = [], [], []
+    console_errors, failed, network, urls = [], [], [], {}
     for event in events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.exceptionThrown":
@@ -230,9 +234,11 @@ def read_events(events):
             console_errors.append(f"{entry.get('source')}: {entry.get('text')} "
                                   f"{entry.get('url', '')}".strip())
         elif method == "Network.loadingFailed":
-            failed.append(f"{params.get('errorText')} ({params.get('blockedReason', '')})")
+            why = params.get("blockedReason") or params.get("errorText") or "failed"
+            failed.append(f"{urls.get(params.get('requestId'), '?')[:120]} ({why})")
         elif method == "Network.requestWillBeSent":
             request_url = params["request"]["url"]
+            urls[params.get("requestId")] = request_url
             if not request_url.startswith(LOCAL_SCHEMES):
                 network.append(request_url)
     return console_errors, failed, network

@@ -52,3 +52,24 @@ def synthetic_run(folder, epochs=3, images=40, class_names=CLASS_NAMES, seed=0, 
         with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as file:
             json.dump(metrics, file)
     return folder
+
+
+def trained_run(folder, epochs=2):
+    """A real run folder: examples/train_ahe.py for ``epochs`` epochs on 30 small JPEGs of
+    three colours (written beside it) -> (its path, the completed process)."""
+    import pathlib
+    import subprocess
+    import sys
+
+    from .conftest import REPO_ROOT
+    from .test_train import write_class_folders
+
+    folder = os.fspath(folder)
+    data = os.path.join(os.path.dirname(folder), os.path.basename(folder) + "-data")
+    write_class_folders(pathlib.Path(data) / "train", per_class=10)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "examples" / "train_ahe.py"), "--data", data,
+         "--out", folder, "--epochs", str(epochs), "--width", "4", "--blocks", "1",
+         "--val-fraction", "0.3", "--backend", "numpy", "--no-progress"],
+        capture_output=True, text=True, env={**os.environ, "AHE64_DIR": ""})
+    return folder, result
