@@ -13,6 +13,7 @@ SVG, not PNG: text stays sharp at any zoom and a 4-curve chart is ~20 KB.
 import dataclasses
 import io
 import math
+import re
 
 from markupsafe import Markup, escape
 
@@ -59,6 +60,8 @@ def line_chart(title, ylabel, series, xlabel="epoch", value_format="{:.4g}", log
         figure.savefig(buffer, format="svg")
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]   # drop the XML declaration and DOCTYPE: it goes inline
+    # and the RDF metadata: a timestamp and licence URLs, nothing the reader sees
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.S)
     overlay = hover_bands(figure, axes, series, value_format)
     return Markup(svg.replace("</svg>", overlay + "</svg>"))
 

@@ -76,7 +76,8 @@ def render_report(run):
 
 def render_comparison(runs):
     template = environment().get_template("compare.html.j2")
-    names = [run.name for run in runs]
+    names = [run.name for run in runs]   # the title is short; the table and legends say
+                                         # the folders, which tell runs/a/ahe from runs/b/ahe
     return template.render(policy=POLICY, sections=COMPARISON_SECTIONS, runs=runs,
                            title=f"minicnn: {', '.join(names)} compared", written=now(),
                            rows=[comparison_row(run) for run in runs],
@@ -264,7 +265,7 @@ def comparison_row(run):
     validation, test = metrics.get("validation") or {}, metrics.get("test") or {}
     speeds = [row["images_per_second"] for row in history if "images_per_second" in row]
     best = max(history, key=lambda row: row.get("val_accuracy", -1), default={})
-    return {"name": run.name, "epochs": len(history) or None, "best_epoch":
+    return {"name": run.folder, "epochs": len(history) or None, "best_epoch":
             metrics.get("best_epoch", best.get("epoch")),
             "val_accuracy": validation.get("accuracy", best.get("val_accuracy")),
             "val_macro_f1": validation.get("macro_f1", best.get("val_macro_f1")),
@@ -285,6 +286,6 @@ def comparison_charts(runs):
               ("train-loss", "training loss", "cross-entropy", "train_loss"),
               ("lr", "learning rate at the end of each epoch", "learning rate", "lr"))
     return [(chart_id, line_chart(title, ylabel,
-                                  [history_series(run.history, key, run.name)
+                                  [history_series(run.history, key, run.folder)
                                    for run in with_history]))
             for chart_id, title, ylabel, key in curves]
