@@ -2,6 +2,10 @@
 
     python examples/generate_class_images.py --checkpoint runs/ahe/best.npz \
         --out runs/ahe/classes --json
+    python examples/generate_class_images.py --run runs/ahe   # -> runs/ahe/class_images
+
+--run RUN_DIR reads RUN_DIR/best.npz, writes to RUN_DIR/class_images and rebuilds
+RUN_DIR/report.html, which shows grid.png and history.png.
 
 Writes to --out: <class>.png for every class (64x64 RGB, named exactly like the
 class folders), grid.png (labelled, 2x5 for 10 classes), history.png (S_c and
@@ -24,8 +28,9 @@ import sys
 
 import numpy as np
 
-from minicnn.cli.arguments import integer, number
+from minicnn.cli.arguments import add_run_argument, integer, number, resolve_run_argument
 from minicnn.cli.exits import run_command
+from minicnn.report import refresh_run_report
 from minicnn.io.paths import check_output_folder, name_max, output_name
 from minicnn.backend import command_line_backend
 from minicnn.predict import load_classifier
@@ -35,6 +40,7 @@ from minicnn.visualize import REGULARIZED, generate_class_images
 from minicnn.visualize.images import load_png, save_png
 from minicnn.figures.visualization import plot_class_images, plot_generation_history, save_animation
 
+FIGURES_FOLDER = "class_images"   # in the run folder, with --run
 # each regularizer of GenerationConfig and the values it takes (0 turns it off)
 REGULARIZER_TYPES = {"l2_decay": number(at_least=0, less_than=1), "blur_every": integer(at_least=0),
                      "blur_sigma": number(at_least=0), "jitter": integer(at_least=0),
@@ -46,8 +52,9 @@ REGULARIZER_TYPES = {"l2_decay": number(at_least=0, less_than=1), "blur_every": 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint from train_ahe.py")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--checkpoint", help="a checkpoint from train_ahe.py")
+    parser.add_argument("--out", help="output folder")
+    add_run_argument(parser, FIGURES_FOLDER)
     parser.add_argument("--json", action="store_true", help="print one JSON report to stdout")
     parser.add_argument("--second-checkpoint", help="another model to classify the PNGs")
     parser.add_argument("--steps", type=integer(at_least=1), default=REGULARIZED.steps)
@@ -65,7 +72,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--animation", action="store_true", help="also write animation.gif")
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
-    return parser.parse_args(argv)
+    return resolve_run_argument(parser, parser.parse_args(argv), FIGURES_FOLDER)
 
 
 def classify(model, meta, images):
@@ -145,6 +152,7 @@ def generate(arguments):
             print(f"second model agrees on {report['second_model']['agreement']} of "
                   f"{len(class_names)}")
         print(f"outputs in {arguments.out}/")
+    refresh_run_report(arguments.run)
     return 0
 
 

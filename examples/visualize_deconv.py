@@ -3,6 +3,10 @@ and the three backward rules side by side (Zeiler & Fergus 2014).
 
     python examples/visualize_deconv.py --checkpoint runs/ahe/best.npz \
         --data ../shared/data/ahe64 --out runs/ahe/deconv
+    python examples/visualize_deconv.py --run runs/ahe --data ../shared/data/ahe64
+
+--run RUN_DIR reads RUN_DIR/best.npz, writes to RUN_DIR/deconv and rebuilds
+RUN_DIR/report.html, which shows the figures (python -m minicnn report).
 
 Loads train/ from --data and carves the validation split exactly as train_ahe.py
 does without --quick (stratified, duplicate-aware, same --val-fraction and the
@@ -31,8 +35,9 @@ import sys
 import numpy as np
 
 from minicnn import Conv2D
-from minicnn.cli.arguments import integer, number
+from minicnn.cli.arguments import add_run_argument, integer, number, resolve_run_argument
 from minicnn.cli.exits import run_command
+from minicnn.report import refresh_run_report
 from minicnn.io.atomic import atomic_write_text
 from minicnn.io.paths import check_output_folder
 from minicnn.predict import load_classifier
@@ -45,15 +50,17 @@ from minicnn.figures.visualization import (plot_evolution, plot_feature_maps, pl
                                      plot_occlusion, plot_rule_comparison, plot_top_projections)
 
 RULES = ("gradient", "deconvnet", "guided")
+FIGURES_FOLDER = "deconv"   # in the run folder, with --run
 
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint from train_ahe.py")
+    parser.add_argument("--checkpoint", help="a checkpoint from train_ahe.py")
     parser.add_argument("--data", help="dataset root (with train/); else $AHE64_DIR, "
                                        "else data/ahe64")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", help="output folder")
+    add_run_argument(parser, FIGURES_FOLDER)
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1,
                         help="as given to train_ahe.py")
     parser.add_argument("--channels", type=integer(at_least=1), default=8,
@@ -70,7 +77,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--image-size", type=integer(at_least=1), default=64)
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
-    return parser.parse_args(argv)
+    return resolve_run_argument(parser, parser.parse_args(argv), FIGURES_FOLDER)
 
 
 def validation_split(arguments, meta):
@@ -176,6 +183,7 @@ def draw(arguments):
                                              for name, channels in channels_by_layer.items()}}
     atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2))
     print(f"figures in {out}/", file=sys.stderr)
+    refresh_run_report(arguments.run)
     return 0
 
 

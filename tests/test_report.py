@@ -265,3 +265,26 @@ def test_predictions_round_trip_without_pickles(tmp_path):
     assert predictions.epoch == 7 and predictions.files == val_set.files
     assert predictions.gallery_indices.tolist() == [1]   # the only misclassified one
     assert np.array_equal(predictions.gallery_images[0], val_set.images[1])
+
+
+def test_the_figure_scripts_write_into_the_run_folder_and_the_report_shows_them(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import REPO_ROOT
+    folder, result = trained_run(tmp_path / "run", epochs=1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scripts = {"generate_class_images.py": ["--steps", "2"],
+               "visualize_deconv.py": ["--data", folder + "-data", "--val-fraction", "0.3",
+                                       "--channels", "1"]}
+    for script, options in scripts.items():
+        done = subprocess.run([sys.executable, str(REPO_ROOT / "examples" / script), "--run",
+                               folder, "--backend", "numpy", *options],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"report: {os.path.join(folder, 'report.html')}" in done.stderr
+    with open(os.path.join(folder, "report.html"), encoding="utf-8") as file:
+        figures = section(file.read(), "visualizations")
+    for name in ("class_images/grid.png", "class_images/history.png", "deconv/top9_conv1.png",
+                 "deconv/occlusion.png", "deconv/rules.png", "deconv/filters_conv1.png"):
+        assert f'alt="{name}"' in figures, name

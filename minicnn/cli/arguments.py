@@ -15,6 +15,7 @@ every comparison check written the wrong way round).
 """
 import argparse
 import math
+import os
 
 from ..backend import BACKEND_NAMES, command_line_backend
 from ..limits import LIMITS
@@ -85,3 +86,27 @@ def add_backend_argument(command):
     """--backend: $MINICNN_BACKEND, else numba (backend.command_line_backend)."""
     command.add_argument("--backend", default=command_line_backend(), choices=BACKEND_NAMES,
                          help="default: $MINICNN_BACKEND, else numba")
+
+
+def add_run_argument(parser, figures_folder):
+    """--run RUN_DIR for a figure script: --checkpoint defaults to RUN_DIR/best.npz and --out to
+    RUN_DIR/<figures_folder>, where the run's report.html picks the figures up."""
+    parser.add_argument("--run", default=None, metavar="RUN_DIR",
+                        help=f"a run folder of train_ahe.py: --checkpoint defaults to "
+                             f"RUN_DIR/best.npz, --out to RUN_DIR/{figures_folder}, and "
+                             "RUN_DIR/report.html is rebuilt with the figures")
+
+
+def resolve_run_argument(parser, arguments, figures_folder):
+    """Fill in --checkpoint and --out from --run; argparse's error when neither says them."""
+    if arguments.run is not None:
+        if arguments.checkpoint is None:
+            arguments.checkpoint = os.path.join(arguments.run, "best.npz")
+        if arguments.out is None:
+            arguments.out = os.path.join(arguments.run, figures_folder)
+    missing = [option for option, value in (("--checkpoint", arguments.checkpoint),
+                                            ("--out", arguments.out)) if value is None]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)} "
+                     "(or --run RUN_DIR)")
+    return arguments

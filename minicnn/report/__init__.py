@@ -8,9 +8,9 @@
     python -m minicnn report runs/ahe                   # -> runs/ahe/report.html
     python -m minicnn report runs/a runs/b --out ab.html
 """
-from .live import LiveReport, write_report_or_warn
+from .live import LiveReport, refresh_run_report, write_report_or_warn
 from .page import REPORT, SECTIONS, write_comparison, write_report
 from .run_data import ReportError, read_run, write_predictions
 
-__all__ = ["LiveReport", "write_report_or_warn", "REPORT", "SECTIONS", "write_comparison",
+__all__ = ["LiveReport", "refresh_run_report", "write_report_or_warn", "REPORT", "SECTIONS", "write_comparison",
            "write_report", "ReportError", "read_run", "write_predictions"]

@@ -8,6 +8,7 @@ opened mid-run shows the run so far, and a reload shows more. The report is
 an extra: when it cannot be written (a full disk, a bug in the report) the
 run warns, once per epoch, and trains on.
 """
+import sys
 import warnings
 
 from ..functional import softmax
@@ -40,3 +41,13 @@ def write_report_or_warn(folder, when="at the end of the run"):
         warnings.warn(f"{folder}: report.html not written {when}: {type(error).__name__}: "
                       f"{error}")
         return None
+
+
+def refresh_run_report(folder):
+    """After a figure script wrote into the run ``folder`` (--run): rebuild its report.html,
+    which shows the new figures. None: no run folder, nothing to do."""
+    if folder is None:
+        return
+    page = write_report_or_warn(folder, "with the new figures")
+    if page:
+        print(f"report: {page}", file=sys.stderr)
