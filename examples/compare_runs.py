@@ -1,6 +1,7 @@
 """Compare training recipes over seeds: a table and a dot plot of validation scores.
 
     python examples/compare_runs.py runs/ab1-* --out docs/figures/ab_recipes.png
+    python examples/compare_runs.py runs/ab1-* --html ab1.html   # and the runs' curves, overlaid
 
 Each argument is a run folder written by train_ahe.py (it holds metrics.json).
 Runs are grouped into recipes by their folder name without a trailing seed
@@ -13,6 +14,10 @@ An accuracy p measured on one split of n images has a standard error of
 sqrt(p (1 - p) / n), about 0.9 points for p = 0.91 and n = 1,013; the plot
 shades that band around the best mean. Recipes whose means differ by less are
 a tie.
+
+--html FILE also writes the page of ``python -m minicnn report RUN_A RUN_B ...
+--out FILE``: every run's curves overlaid and its final figures side by side
+(minicnn/report/page.py), one self-contained file.
 """
 import argparse
 import json
@@ -22,6 +27,9 @@ import sys
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from minicnn.io.paths import OutputPathError, check_outputs
+from minicnn.report import ReportError, write_comparison
 
 SEED_SUFFIX = re.compile(r"-s(\d+)$")
 
@@ -126,6 +134,8 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run folders (each with metrics.json)")
     parser.add_argument("--out", default=None, help="write the dot plot to this PNG")
+    parser.add_argument("--html", default=None,
+                        help="also write the runs' comparison page (python -m minicnn report)")
     return parser.parse_args(argv)
 
 
@@ -145,6 +155,13 @@ def main(argv=None):
         except OSError as error:
             print(f"error: cannot write the plot to {arguments.out}: {error.strerror or error}",
                   file=sys.stderr)
+            return 2
+    if arguments.html:
+        try:
+            check_outputs([("--html", arguments.html)], inputs=[("--out", arguments.out)])
+            print(f"page: {write_comparison(arguments.runs, arguments.html)}")
+        except (OutputPathError, ReportError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
             return 2
     return 0
 

@@ -288,3 +288,16 @@ def test_the_figure_scripts_write_into_the_run_folder_and_the_report_shows_them(
     for name in ("class_images/grid.png", "class_images/history.png", "deconv/top9_conv1.png",
                  "deconv/occlusion.png", "deconv/rules.png", "deconv/filters_conv1.png"):
         assert f'alt="{name}"' in figures, name
+
+
+def test_compare_runs_writes_the_comparison_page_with_html(tmp_path):
+    from .test_examples import run_example
+    folders = [synthetic_run(tmp_path / f"recipe-s{seed}", seed=seed) for seed in (0, 1)]
+    result = run_example("compare_runs.py", *folders, "--html", str(tmp_path / "c.html"),
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"page: {tmp_path / 'c.html'}" in result.stdout
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert re.findall(r'<tr><td class="text" data-value="([^"]*)">', page) == folders
+    refused = run_example("compare_runs.py", *folders, "--html", folders[0], cwd=tmp_path)
+    assert refused.returncode == 2 and "is a folder" in refused.stderr
