@@ -31,7 +31,7 @@ import zipfile
 
 import numpy as np
 
-from ..io.atomic import atomic_savez
+from ..io.atomic import atomic_write
 
 PREDICTIONS = "validation_predictions.npz"
 # the files a report is made from (the figures aside)
@@ -201,12 +201,14 @@ def write_predictions(folder, val_set, probabilities, class_names, epoch,
     # the largest losses -log p(true) are the smallest p(true); stable, so ties keep file order
     gallery = wrong[np.argsort(true[wrong], kind="stable")][:gallery_size]
     path = os.path.join(folder, PREDICTIONS)
-    atomic_savez(path, {"probabilities": probabilities, "labels": labels,
-                        "files": np.array(list(val_set.files), dtype=str),
-                        "class_names": np.array(list(class_names), dtype=str),
-                        "epoch": np.array(epoch, dtype=np.int64),
-                        "gallery_indices": gallery.astype(np.int64),
-                        "gallery_images": np.asarray(val_set.images)[gallery]})
+    arrays = {"probabilities": probabilities, "labels": labels,
+              "files": np.array(list(val_set.files), dtype=str),
+              "class_names": np.array(list(class_names), dtype=str),
+              "epoch": np.array(epoch, dtype=np.int64),
+              "gallery_indices": gallery.astype(np.int64),
+              "gallery_images": np.asarray(val_set.images)[gallery]}
+    # compressed: the file names are fixed-width UTF-32, mostly padding
+    atomic_write(path, lambda file: np.savez_compressed(file, **arrays))
     return path
 
 
