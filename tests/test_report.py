@@ -1,4 +1,5 @@
 """report.html and the comparison page, read as HTML (the browser's view: test_report_browser.py)."""
+import base64
 import json
 import os
 import re
@@ -301,3 +302,19 @@ def test_compare_runs_writes_the_comparison_page_with_html(tmp_path):
     assert re.findall(r'<tr><td class="text" data-value="([^"]*)">', page) == folders
     refused = run_example("compare_runs.py", *folders, "--html", folders[0], cwd=tmp_path)
     assert refused.returncode == 2 and "is a folder" in refused.stderr
+
+
+def test_a_large_figure_is_embedded_as_a_jpeg_and_a_small_one_as_itself(tmp_path):
+    from PIL import Image
+
+    from minicnn.report.page import PNG_EMBED_LIMIT
+    folder = synthetic_run(tmp_path / "run")
+    (tmp_path / "run" / "deconv").mkdir()
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 4), dtype=np.uint8)
+    Image.fromarray(noise, "RGBA").save(tmp_path / "run" / "deconv" / "rules.png")
+    (tmp_path / "run" / "deconv" / "filters_conv1.png").write_bytes(PNG)
+    assert (tmp_path / "run" / "deconv" / "rules.png").stat().st_size > PNG_EMBED_LIMIT
+    figures = section(page_of(folder), "visualizations")
+    assert re.search(r'<img src="data:image/jpeg;base64,[^"]+" alt="deconv/rules.png">', figures)
+    assert f'<img src="data:image/png;base64,{base64.b64encode(PNG).decode()}" ' \
+           'alt="deconv/filters_conv1.png">' in figures

@@ -26,6 +26,9 @@ from .charts import Series, line_chart
 from .run_data import read_run
 
 REPORT = "report.html"
+# a figure PNG larger than this is embedded as a JPEG (the deconvnet figures are 1-2 MB each)
+PNG_EMBED_LIMIT = 200_000
+JPEG_QUALITY = 85
 SECTIONS = (("run", "The run"), ("curves", "Curves"), ("split", "Data split"),
             ("scores", "Scores"), ("per-class", "Per-class precision, recall and F1"),
             ("confusion", "Confusion matrix"), ("confused-pairs", "Most confused pairs"),
@@ -70,7 +73,7 @@ def render_report(run):
         confusion=confusion_table(evaluation), pairs=confused_pairs(evaluation),
         gallery=gallery(run), robustness=run.robustness,
         robustness_png=data_uri(run.robustness_png) if run.robustness_png else None,
-        figures=[(heading, [(os.path.relpath(path, run.folder), data_uri(path))
+        figures=[(heading, [(os.path.relpath(path, run.folder), figure_uri(path))
                             for path in paths]) for heading, paths in run.figures])
 
 
@@ -91,6 +94,20 @@ def now():
 def data_uri(path, kind="image/png"):
     with open(path, "rb") as file:
         return f"data:{kind};base64,{base64.b64encode(file.read()).decode('ascii')}"
+
+
+def figure_uri(path):
+    """A figure as a data: URI: the PNG itself, or, beyond PNG_EMBED_LIMIT bytes, a JPEG of it
+    (on white; a fifth of the size for the photo-like deconvnet panels)."""
+    if os.path.getsize(path) <= PNG_EMBED_LIMIT:
+        return data_uri(path)
+    from PIL import Image
+    with Image.open(path) as image:
+        flat = Image.new("RGB", image.size, "white")
+        flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+    buffer = io.BytesIO()
+    flat.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return f"data:image/jpeg;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
 
 def thumbnail_uri(image):
