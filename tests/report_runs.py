@@ -1,4 +1,4 @@
-"""A synthetic run folder, as examples/train_ahe.py leaves one, for the report's tests and benchmark.
+"""A synthetic run folder, as examples/train_ahe.py leaves one, for the report's tests.
 
     folder = synthetic_run(tmp_path / "run", epochs=3)
 
@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from minicnn.evaluate import classification_metrics
 from minicnn.report import write_predictions
 
 CLASS_NAMES = ["apse", "bell_tower", "column", "dome(inner)"]
@@ -45,7 +46,6 @@ def synthetic_run(folder, epochs=3, images=40, class_names=CLASS_NAMES, seed=0, 
     write_predictions(folder, val_set, probabilities, class_names, epoch=epochs)
     if finished:
         predictions = probabilities.argmax(axis=1)
-        from minicnn.evaluate import classification_metrics
         metrics = {"validation": classification_metrics(labels, predictions, class_names),
                    "best_epoch": epochs, "epochs_run": epochs, "wall_seconds": 33.0,
                    "seed": seed}

@@ -43,7 +43,8 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
                          "--out", str(tmp_path / "run"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("best.npz", "last.npz", "history.json", "curves.png", "confusion_matrix.png",
-                 "misclassified.png", "metrics.json", "classification_report.txt"):
+                 "misclassified.png", "metrics.json", "classification_report.txt", "run.json",
+                 "validation_predictions.npz", "report.html"):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     # 10 classes: a model that learned nothing would sit near 0.1

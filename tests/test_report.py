@@ -112,10 +112,13 @@ def test_a_corrupt_piece_is_a_note_and_the_rest_is_shown(tmp_path):
     (tmp_path / "run" / "history.json").write_text('[{"epoch": 1, ')
     predictions = tmp_path / "run" / "validation_predictions.npz"
     predictions.write_bytes(predictions.read_bytes()[:200])
+    (tmp_path / "run" / "robustness.json").write_text(json.dumps(
+        {"clean": {"accuracy": 0.9}, "mean_accuracy": "high", "results": []}))
     page = page_of(folder)
     notes = re.search(r'<div class="notes" id="notes">(.*?)</div>', page, re.S).group(1)
     assert "history.json cannot be read" in notes
     assert "validation_predictions.npz cannot be read" in notes
+    assert "robustness.json cannot be read (expected a number, got &#39;high&#39;)" in notes
     # the validation tables fall back on metrics.json
     assert "From metrics.json: the 40 validation images, predicted by best.npz" in page
 

@@ -148,10 +148,16 @@ def check_history(value):
 
 
 def check_robustness(value):
+    """The keys the robustness table shows are there, and numbers where it formats numbers."""
     check_mapping(value)
-    float(value["clean"]["accuracy"]), float(value["mean_accuracy"])
+    numbers = [value["clean"]["accuracy"], value["mean_accuracy"]]
     for row in value["results"]:
-        float(row["accuracy"]), str(row["corruption"]), int(row["severity"])
+        if "corruption" not in row:
+            raise ValueError(f"a result without its 'corruption': {row}")
+        numbers += [row["accuracy"], row["severity"]]
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(f"expected a number, got {number!r}")
 
 
 def read_predictions(run):
