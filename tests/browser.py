@@ -106,6 +106,9 @@ class DevToolsPipe:
             os.dup2(high_read, 3)
             os.dup2(high_write, 4)
 
+        # Chromium's own log goes to a file: a pipe nobody reads would fill and stall it
+        self.log_path = os.path.join(profile, "chromium.log")
+        self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--no-default-browser-check", "--disable-extensions", "--mute-audio",
@@ -113,7 +116,7 @@ class DevToolsPipe:
              "--disable-sync", "--disable-dev-shm-usage", "--remote-debugging-pipe",
              "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
              f"--window-size={WIDTH},900", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
             preexec_fn=onto_fds_3_and_4, pass_fds=(3, 4))
         os.close(commands_read)
         os.close(answers_write)
@@ -155,8 +158,9 @@ class DevToolsPipe:
                                    f"{TIMEOUT:.0f} s")
             chunk = os.read(self.answers, 1 << 20)
             if not chunk:
-                raise BrowserError("Chromium closed its DevTools pipe: "
-                                   + self.process.stderr.read().decode(errors="replace")[-800:])
+                with open(self.log_path, "rb") as log:
+                    raise BrowserError("Chromium closed its DevTools pipe: "
+                                       + log.read().decode(errors="replace")[-800:])
             self.buffer += chunk
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)
@@ -174,7 +178,7 @@ class DevToolsPipe:
             self.process.wait()
         os.close(self.commands)
         os.close(self.answers)
-        self.process.stderr.close()
+        self.log.close()
 
 
 def check_page(page, sections, screenshot=None, browser=None, settle=0.5, blocked=BLOCKED):
