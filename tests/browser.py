@@ -130,7 +130,10 @@ class DevToolsPipe:
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self.commands, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self.commands, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise self.ended() from None
         deadline = time.monotonic() + timeout
         while True:
             answer = self.read(deadline)
@@ -158,12 +161,17 @@ class DevToolsPipe:
                                    f"{TIMEOUT:.0f} s")
             chunk = os.read(self.answers, 1 << 20)
             if not chunk:
-                with open(self.log_path, "rb") as log:
-                    raise BrowserError("Chromium closed its DevTools pipe: "
-                                       + log.read().decode(errors="replace")[-800:])
+                raise self.ended()
             self.buffer += chunk
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)
+
+    def ended(self):
+        """The BrowserError for a Chromium that closed its pipe, with the end of its log."""
+        with open(self.log_path, "rb") as log:
+            tail = log.read().decode(errors="replace")[-800:]
+        return BrowserError(f"Chromium closed its DevTools pipe (exit status "
+                            f"{self.process.poll()}): {tail or 'it logged nothing'}")
 
     def close(self):
         try:

@@ -14,7 +14,7 @@ import pytest
 
 from minicnn.report import SECTIONS
 
-from .browser import check_page, find_browser
+from .browser import BrowserError, check_page, find_browser
 from .report_runs import trained_run
 
 SECTION_IDS = [name for name, _ in SECTIONS]
@@ -112,3 +112,10 @@ def test_the_report_loads_when_its_folder_moves(browser, report, tmp_path):
     moved.parent.mkdir()
     shutil.copy(report, moved)
     assert check_page(moved, SECTION_IDS, browser=browser).problems() == []
+
+
+def test_a_browser_that_does_not_start_is_a_clear_error(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><title>x</title>")
+    with pytest.raises(BrowserError, match=r"Chromium closed its DevTools pipe \(exit status 1\)"):
+        check_page(page, SECTION_IDS, browser=shutil.which("false"))
