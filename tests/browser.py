@@ -168,10 +168,14 @@ class DevToolsPipe:
 
     def ended(self):
         """The BrowserError for a Chromium that closed its pipe, with the end of its log."""
+        try:
+            status = self.process.wait(timeout=5)   # the pipe closes as it exits
+        except subprocess.TimeoutExpired:
+            status = "none yet"
         with open(self.log_path, "rb") as log:
             tail = log.read().decode(errors="replace")[-800:]
-        return BrowserError(f"Chromium closed its DevTools pipe (exit status "
-                            f"{self.process.poll()}): {tail or 'it logged nothing'}")
+        return BrowserError(f"Chromium closed its DevTools pipe (exit status {status}): "
+                            f"{tail or 'it logged nothing'}")
 
     def close(self):
         try:
