@@ -228,17 +228,17 @@ def test_the_trainer_calls_its_epoch_callbacks_with_the_validation_logits(tmp_pa
 
 
 def test_a_report_that_cannot_be_written_warns_and_training_goes_on(tmp_path):
-    folder = synthetic_run(tmp_path / "run")
-    os.mkdir(os.path.join(folder, "report.html"))   # a folder where the page goes
-    run = read_run(folder)
-    end = SimpleNamespace(epoch=3, improved=True, val_logits=np.zeros((4, 4), np.float32),
-                          val_set=SimpleNamespace(labels=np.arange(4), files=list("abcd"),
-                                                  images=np.zeros((4, 3, 8, 8), np.uint8)),
-                          trainer=SimpleNamespace(class_names=run.predictions.class_names))
-    with pytest.warns(UserWarning, match="report.html not written after epoch 3"):
-        LiveReport(folder)(end)
-    # the predictions were written before the page failed
-    assert read_run(folder).predictions.files == list("abcd")
+    data = colour_dataset()
+    trainer = make_trainer(tmp_path / "run", epochs=3)
+    os.makedirs(tmp_path / "run" / "report.html")   # a folder where the page goes
+    trainer.epoch_callbacks.append(LiveReport(str(tmp_path / "run")))
+    with pytest.warns(UserWarning, match="report.html not written after epoch") as caught:
+        history = trainer.fit(data.subset(np.arange(36)), data.subset(np.arange(36, 48)))
+    assert len(history) == 3
+    assert len([w for w in caught if "report.html not written" in str(w.message)]) == 3
+    # the predictions were written before the page failed, and hold the best epoch's
+    best = max(history, key=lambda row: row["val_accuracy"])["epoch"]
+    assert read_run(tmp_path / "run").predictions.epoch == best
 
 
 def test_a_training_run_writes_its_report_and_the_best_epochs_predictions(tmp_path):
