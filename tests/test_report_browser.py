@@ -119,3 +119,16 @@ def test_a_browser_that_does_not_start_is_a_clear_error(tmp_path):
     page.write_text("<!DOCTYPE html><title>x</title>")
     with pytest.raises(BrowserError, match=r"Chromium closed its DevTools pipe \(exit status 1\)"):
         check_page(page, SECTION_IDS, browser=shutil.which("false"))
+
+
+def test_the_comparison_page_opens_offline_with_every_curve_drawn(browser, tmp_path):
+    from minicnn.report import write_comparison
+    from minicnn.report.page import COMPARISON_SECTIONS
+
+    from .report_runs import synthetic_run
+    folders = [synthetic_run(tmp_path / name, epochs=epochs, seed=seed)
+               for name, epochs, seed in (("a", 3, 0), ("b", 5, 1))]
+    page = write_comparison(folders, tmp_path / "compare.html")
+    check = check_page(page, [name for name, _ in COMPARISON_SECTIONS], browser=browser)
+    assert check.problems() == []
+    assert len(check.charts) == 5 and all(chart["drawn"] == 2 for chart in check.charts)
