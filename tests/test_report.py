@@ -114,11 +114,13 @@ def test_a_corrupt_piece_is_a_note_and_the_rest_is_shown(tmp_path):
     predictions.write_bytes(predictions.read_bytes()[:200])
     (tmp_path / "run" / "robustness.json").write_text(json.dumps(
         {"clean": {"accuracy": 0.9}, "mean_accuracy": "high", "results": []}))
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"machine": "a laptop"}))
     page = page_of(folder)
     notes = re.search(r'<div class="notes" id="notes">(.*?)</div>', page, re.S).group(1)
     assert "history.json cannot be read" in notes
     assert "validation_predictions.npz cannot be read" in notes
     assert "robustness.json cannot be read (expected a number, got &#39;high&#39;)" in notes
+    assert "run.json cannot be read (its &#39;machine&#39; is str, not an object)" in notes
     # the validation tables fall back on metrics.json
     assert "From metrics.json: the 40 validation images, predicted by best.npz" in page
 

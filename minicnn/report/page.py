@@ -213,19 +213,21 @@ def validation_evaluation(run):
 
 
 def score_rows(run, evaluation):
-    """[(split, images, accuracy, balanced accuracy, macro-F1)] for the scores table."""
+    """[{"split", "images", "accuracy", "balanced_accuracy", "macro_f1"}] for the scores table."""
     rows = []
     if evaluation is not None:
-        rows.append(("validation",) + summary(evaluation["metrics"]))
+        rows.append(summary("validation", evaluation["metrics"]))
     test = (run.metrics or {}).get("test")
     if isinstance(test, dict) and "accuracy" in test:
-        rows.append(("test",) + summary(test))
+        rows.append(summary("test", test))
     return rows
 
 
-def summary(metrics):
-    return (metrics.get("num_images"), metrics.get("accuracy"),
-            metrics.get("balanced_accuracy"), metrics.get("macro_f1"))
+def summary(split, metrics):
+    return {"split": split, "images": metrics.get("num_images"),
+            "accuracy": metrics.get("accuracy"),
+            "balanced_accuracy": metrics.get("balanced_accuracy"),
+            "macro_f1": metrics.get("macro_f1")}
 
 
 def confusion_table(evaluation):

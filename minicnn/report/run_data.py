@@ -105,8 +105,8 @@ def read_run(folder):
         raise ReportError(f"{folder}: no such run folder")
     run = RunData(folder)
     run.history = read_json(run, "history.json", check_history)
-    run.metrics = read_json(run, "metrics.json", check_mapping)
-    run.run_info = read_json(run, "run.json", check_mapping)
+    run.metrics = read_json(run, "metrics.json", check_metrics)
+    run.run_info = read_json(run, "run.json", check_run_info)
     run.split = read_json(run, "split.json", check_mapping)
     run.robustness = read_json(run, "robustness.json", check_robustness)
     run.predictions = read_predictions(run)
@@ -141,10 +141,39 @@ def check_mapping(value):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
 
 
+def check_fields(value, mappings=(), numbers=()):
+    """A JSON object whose ``mappings`` keys, where present, hold objects, and ``numbers``
+    keys numbers (or null)."""
+    check_mapping(value)
+    for key in mappings:
+        if key in value and not isinstance(value[key], dict):
+            raise ValueError(f"its {key!r} is {type(value[key]).__name__}, not an object")
+    for key in numbers:
+        number = value.get(key)
+        if number is not None and (isinstance(number, bool) or
+                                   not isinstance(number, (int, float))):
+            raise ValueError(f"its {key!r} is {number!r}, not a number")
+
+
+def check_metrics(value):
+    check_fields(value, mappings=("validation", "test", "machine"),
+                 numbers=("wall_seconds", "best_epoch", "epochs_run"))
+
+
+def check_run_info(value):
+    check_fields(value, mappings=("configuration", "machine"))
+
+
+HISTORY_NUMBERS = ("epoch", "train_loss", "train_accuracy", "lr", "train_seconds",
+                   "images_per_second", "val_loss", "val_accuracy", "val_macro_f1", "val_seconds")
+
+
 def check_history(value):
     if not isinstance(value, list) or not all(isinstance(row, dict) and "epoch" in row
                                               for row in value):
         raise ValueError("expected a list of epoch rows, each with its 'epoch'")
+    for row in value:
+        check_fields(row, numbers=HISTORY_NUMBERS)
 
 
 def check_robustness(value):
