@@ -221,7 +221,7 @@ def test_maxpool_fast_path_matches_functional(shape, kernel, stride, dtype, rng)
 # --- BatchNorm ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (8, 16, 9, 9), (1, 1, 1, 1)])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (8, 16, 9, 9), (1, 1, 1, 1), (3, 5, 7, 11)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batchnorm_fast_path_matches_functional(shape, dtype, training, rng):
     tolerance = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
@@ -242,12 +242,31 @@ def test_batchnorm_fast_path_matches_functional(shape, dtype, training, rng):
         np.testing.assert_allclose(fast, slow, **tolerance, err_msg=name)
 
     dout = rng.standard_normal(shape).astype(dtype)
-    fast = (batchnorm_numba.batchnorm_input_gradient(dout, slow_cache),
-            *batchnorm_numba.batchnorm_parameter_gradients(dout, slow_cache))
+    # as the layer calls them: parameter gradients first, whose sums input_gradient reuses
+    dgamma, dbeta = batchnorm_numba.batchnorm_parameter_gradients(dout, fast_cache)
+    fast = (batchnorm_numba.batchnorm_input_gradient(dout, fast_cache), dgamma, dbeta)
     slow = functional.batchnorm_backward(dout, slow_cache)
     for fast_part, slow_part in zip(fast, slow):
         assert fast_part.dtype == x.dtype
         np.testing.assert_allclose(fast_part, slow_part, **tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batchnorm_fast_input_gradient_never_reuses_the_sums_of_another_dout(dtype, rng):
+    """input_gradient alone (a saliency map), or after parameter_gradients of another dout."""
+    tolerance = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
+    shape = (3, 4, 6, 5)
+    x = (rng.standard_normal(shape) * 2 - 40).astype(dtype)   # mean far from 0: no cancellation
+    gamma = rng.uniform(0.5, 1.5, 4).astype(dtype)
+    beta = rng.standard_normal(4).astype(dtype)
+    _, fast_cache = batchnorm_numba.batchnorm_forward(x, gamma, beta)
+    _, slow_cache = functional.batchnorm_forward(x, gamma, beta)
+    first, second = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    np.testing.assert_allclose(batchnorm_numba.batchnorm_input_gradient(first, fast_cache),
+                               functional.batchnorm_input_gradient(first, slow_cache), **tolerance)
+    batchnorm_numba.batchnorm_parameter_gradients(first, fast_cache)
+    np.testing.assert_allclose(batchnorm_numba.batchnorm_input_gradient(second, fast_cache),
+                               functional.batchnorm_input_gradient(second, slow_cache), **tolerance)
 
 
 # --- the whole table ----------------------------------------------------------------------------
