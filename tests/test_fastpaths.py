@@ -6,8 +6,8 @@ import pytest
 
 from minicnn import functional
 from minicnn.backend import numba_ops
-from minicnn.kernels import (batchnorm_numba, conv_numba, im2col_numba, pool_numba, relu_numba,
-                             winograd_numba)
+from minicnn.kernels import (batchnorm_numba, conv_numba, direct_conv_numba, im2col_numba,
+                             pool_numba, relu_numba, winograd_numba)
 
 from .conftest import make_backend
 
@@ -111,6 +111,65 @@ def test_conv_fast_path_matches_functional(case, with_bias, dtype, chunking, rng
     weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
     bias = rng.standard_normal(F).astype(dtype) if with_bias else None
     assert_conv_products_match(x, weight, bias, stride, padding, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [case for case in CONVS if case[6] == 1])
+def test_conv_im2col_path_matches_functional_where_the_direct_path_would_apply(case, dtype, chunking,
+                                                                               monkeypatch, rng):
+    monkeypatch.setattr(direct_conv_numba, "applies", lambda *shapes: False)
+    N, C, H, W, F, kernel, stride, padding = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
+    assert_conv_products_match(x, weight, rng.standard_normal(F).astype(dtype), stride, padding,
+                               dtype, rng)
+
+
+# --- convolution: the direct path for few input channels (the stem) ------------------------------
+
+DIRECT_CASES = [  # (N, C, H, W, F, kernel, padding)
+    (5, 3, 9, 8, 4, 3, 1), (3, 1, 7, 11, 5, 3, 0), (2, 4, 6, 5, 3, 3, 2), (7, 2, 5, 5, 2, 3, 0),
+    (4, 3, 13, 10, 16, 3, 1), (1, 3, 3, 3, 1, 3, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("case", DIRECT_CASES)
+def test_direct_conv_matches_the_readable_convolution(case, with_bias, dtype, rng):
+    """forward, dW and db through the direct loops equal the im2col versions (odd sizes too)."""
+    N, C, H, W, F, kernel, padding = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
+    bias = rng.standard_normal(F).astype(dtype) if with_bias else None
+    assert direct_conv_numba.applies(x.shape, weight.shape, 1)
+    assert_conv_products_match(x, weight, bias, 1, padding, dtype, rng)
+
+
+def test_direct_conv_in_float32_is_as_close_to_the_exact_answer_as_im2col(rng):
+    """The stem's shape (64 px, odd width): dW sums 12,000 products per weight, so compare
+    float32 against float64 in norm; element by element, weights near 0 differ more."""
+    x = rng.standard_normal((3, 3, 64, 63))
+    weight = rng.standard_normal((16, 3, 3, 3))
+    dout = rng.standard_normal((3, 16, 64, 63))
+    exact_out, exact_cache = functional.conv2d_forward(x, weight, None, 1, 1)
+    exact_dW = functional.conv2d_parameter_gradients(dout, exact_cache)[0]
+    single = [array.astype(np.float32) for array in (x, weight, dout)]
+    fast_out, fast_cache = conv_numba.conv2d_forward(single[0], single[1], None, 1, 1)
+    fast_dW = conv_numba.conv2d_parameter_gradients(single[2], fast_cache)[0]
+    assert fast_cache.x is not None and direct_conv_numba.applies(x.shape, weight.shape, 1)
+    for fast, exact in ((fast_out, exact_out), (fast_dW, exact_dW)):
+        assert fast.dtype == np.float32
+        assert np.linalg.norm(fast - exact) / np.linalg.norm(exact) < 1e-6
+
+
+@pytest.mark.parametrize("x_shape, weight_shape, stride", [
+    ((2, 5, 8, 8), (16, 5, 3, 3), 1),          # five input channels: im2col's GEMMs are wide enough
+    ((2, 3, 8, 8), (16, 3, 3, 3), 2),          # stride 2
+    ((2, 3, 8, 8), (16, 3, 5, 5), 1),          # 5x5: the loops are written for 3x3
+])
+def test_direct_conv_leaves_other_shapes_to_im2col(x_shape, weight_shape, stride):
+    assert not direct_conv_numba.applies(x_shape, weight_shape, stride)
 
 
 def test_conv_fast_path_leaves_its_inputs_alone(rng):
