@@ -125,5 +125,7 @@ def machine_line():
                     break
     except OSError:
         pass
+    import minicnn
     return (f"{model}, {os.cpu_count()} cores, {THREADS} threads; python "
-            f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
+            f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}; "
+            f"minicnn from {os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))}")

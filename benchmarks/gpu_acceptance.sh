@@ -104,7 +104,7 @@ fi
 summary cupy-install PASS "$CUPY_PACKAGE: CuPy $(tail -n 1 "$ACCEPTANCE_LOGS/cupy-import.log")" "$STEP_SECONDS"
 
 # --- 3. the suite's cupy cases (real CuPy; the stand-ins fakecupy / fakecuda excluded) --
-step cupy-tests 100 "$PYTHON" -m pytest -q -p no:cacheprovider -n0 -k "cupy and not fakecupy and not fakecuda" tests
+step cupy-tests 100 "$PYTHON" -m pytest -q -p no:cacheprovider -k "cupy and not fakecupy and not fakecuda" tests
 RESULT=$(last_line cupy-tests "passed|failed|error")
 if [ "$STEP_STATUS" -eq 0 ] && echo "$RESULT" | grep -q "passed"; then
     summary cupy-tests PASS "$RESULT" "$STEP_SECONDS"
