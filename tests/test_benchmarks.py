@@ -25,7 +25,7 @@ def bench():
     sys.path.insert(0, str(BENCHMARKS))
     try:
         modules = {name: importlib.import_module(name)
-                   for name in ("common", "bench_train_step", "bench_layers")}
+                   for name in ("common", "bench_train_step", "bench_layers", "bench_setting")}
     finally:
         sys.path.remove(str(BENCHMARKS))
         os.environ.clear()
@@ -110,3 +110,11 @@ def test_the_roofline_times_each_layer_of_a_residual_block_and_its_add(bench):
     expected += 2 * 128 * 10
     assert forward_flop(profile, "0 Conv2D 3->16") == pytest.approx(2 * expected)
     assert expected == pytest.approx(88.5e6, rel=0.01)
+
+
+def test_bench_setting_reads_integers_and_powers_and_refuses_the_rest(bench):
+    import argparse
+    power, parser = bench["bench_setting"].power, argparse.ArgumentParser()
+    assert power("2**19", parser) == 524288 and power("7", parser) == 7
+    with pytest.raises(SystemExit):
+        power("half", parser)
