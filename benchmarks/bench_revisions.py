@@ -1,6 +1,7 @@
 """A training step of this tree against another git revision, alternating, in one run.
 
-    .venv/bin/python benchmarks/bench_revisions.py --base a51f818 [--network ahe] [--alternations 5]
+    .venv/bin/python benchmarks/bench_revisions.py --base 84e235b [--network ahe-resnet|ahe|reference]
+                                                   [--alternations 5]
 
 For a refactor that must not slow training down. The other revision is checked
 out in a temporary git worktree; each alternation runs one fresh process per
@@ -11,7 +12,8 @@ script prints the median over alternations per tree and the median of the
 per-alternation ratios base / this (above 1: this tree is faster).
 
 The timed code uses only what both trees have: the ready-made networks
-(``minicnn.models`` since issue 20's layout, ``minicnn.architectures`` before),
+(``minicnn.models`` since issue 20's layout, ``minicnn.architectures`` before; the
+AHE ones with examples/train_ahe.py's width and dropout, as common.py builds them),
 ``Sequential.forward`` / ``backward(input_gradient=False)`` and ``optim.SGD``.
 """
 import argparse
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-import common  # noqa: F401  (thread settings first)
+import common  # thread settings first
 from minicnn.cli.arguments import integer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,9 +39,12 @@ try:
 except ImportError:
     from minicnn import architectures            # earlier trees
 network, batch, rounds, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-build = getattr(architectures, {"reference": "reference_network", "ahe": "ahe_network",
-                                "ahe-resnet": "ahe_resnet"}[network])
-model = build(10, backend="numba", seed=0)
+width, dropout = int(sys.argv[5]), float(sys.argv[6])
+if network == "reference":
+    model = architectures.reference_network(10, backend="numba", seed=0)
+else:
+    build = getattr(architectures, {"ahe": "ahe_network", "ahe-resnet": "ahe_resnet"}[network])
+    model = build(10, width=width, dropout=dropout, backend="numba", seed=0)
 optimizer = optim.SGD(0.01, momentum=0.9)
 rng = np.random.default_rng(0)
 images = rng.standard_normal((batch, 3, 64, 64)).astype(np.float32)
@@ -61,7 +66,8 @@ def time_tree(tree, arguments):
     environment = {**os.environ, "PYTHONPATH": tree}
     result = subprocess.run(
         [sys.executable, "-c", STEP_TIMER, arguments.network, str(arguments.batch),
-         str(arguments.rounds), str(arguments.warmup)],
+         str(arguments.rounds), str(arguments.warmup), str(common.AHE_WIDTH),
+         str(common.AHE_DROPOUT)],
         capture_output=True, text=True, env=environment, cwd=tree, check=True)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     if not report["source"].startswith(tree):
@@ -72,8 +78,7 @@ def time_tree(tree, arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the git revision to compare with")
-    parser.add_argument("--network", default="reference", choices=["reference", "ahe", "ahe-resnet"],
-                        help="ahe-resnet needs a base revision that has it")
+    common.add_network_argument(parser)
     parser.add_argument("--batch", type=integer(at_least=1), default=64)
     parser.add_argument("--rounds", type=integer(at_least=1), default=8)
     parser.add_argument("--warmup", type=integer(at_least=0), default=2)

@@ -1,14 +1,16 @@
-"""minicnn against PyTorch's CPU build, side by side in one run, on the reference network.
+"""minicnn against PyTorch's CPU build, side by side in one run, on one network.
 
-    .venv/bin/python benchmarks/bench_train_step.py [--backend numba] [--batch 64] [--rounds 15]
-                                                     [--no-memory] [--no-cold-start]
+    .venv/bin/python benchmarks/bench_train_step.py [--network ahe-resnet|ahe|reference]
+                     [--backend numba] [--batch 64] [--rounds 15] [--no-memory] [--no-cold-start]
     python benchmarks/bench_train_step.py --backend cupy --batch 256    (on a GPU)
 
-1. Builds the reference network (see common.py) in minicnn and, when torch can
-   be imported, in PyTorch with the *same* weights.
-2. Checks before timing anything: for one batch, with one fixed dropout mask,
-   both engines must give the same loss and the same gradient for every
-   parameter (float32 tolerance). The script stops if they do not.
+1. Builds the network (see common.py; default ahe-resnet, the one
+   examples/train_ahe.py trains) in minicnn and, when torch can be imported,
+   in PyTorch with minicnn.interop.to_torch(model): the same layers and weights.
+2. Checks before timing anything: both engines in float64, training mode,
+   one batch, fixed dropout masks; the logits, the loss, the input gradient
+   and every parameter's gradient must agree (AGREEMENT_TOLERANCE, relative).
+   The script stops, naming what differs, if they do not.
 3. Training: one step is forward + backward + SGD (momentum 0.9) update. After
    warm-up the two engines alternate, one step each per round, so a busy
    machine slows both alike; it prints the median, min and max step time,
@@ -36,10 +38,6 @@ import time
 import common
 import numpy as np
 
-# minicnn's float32 error (relative, in norm) may be this many times PyTorch's, plus the floor
-GRADIENT_SLACK = 4.0
-FLOAT32_FLOOR = 1e-5
-
 
 # --- PyTorch twin -------------------------------------------------------------------
 def torch_available():
@@ -50,44 +48,18 @@ def torch_available():
     return True
 
 
-def torch_reference(image_size=64):
-    """The reference network in PyTorch: (net, loss function, SGD optimizer)."""
+def torch_twin(model):
+    """The same network in PyTorch, built by minicnn.interop.to_torch from ``model`` (same
+    weights, dtype and mode): (net, loss function, SGD optimizer)."""
     import torch
     from torch import nn
+
+    from minicnn.interop import to_torch
     torch.set_num_threads(common.THREADS)
-    layers = []
-    for c_in, c_out in zip(common.CHANNELS, common.CHANNELS[1:]):
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-    side = image_size // 16
-    layers += [nn.Flatten(), nn.Linear(common.CHANNELS[-1] * side * side, common.HIDDEN), nn.ReLU(),
-               nn.Dropout(0.5), nn.Linear(common.HIDDEN, common.CLASSES)]
-    net = nn.Sequential(*layers)
+    net = to_torch(model)
     optimizer = torch.optim.SGD(net.parameters(), lr=common.LEARNING_RATE,
                                 momentum=common.MOMENTUM)
     return net, nn.CrossEntropyLoss(), optimizer
-
-
-def parameter_pairs(model, net):
-    """[(minicnn layer, torch module)] for the layers with weights, in order."""
-    ours = [layer for layer in model.layers if layer.params]
-    theirs = [module for module in net if any(True for _ in module.parameters())]
-    assert len(ours) == len(theirs)
-    return list(zip(ours, theirs))
-
-
-def as_torch_weight(layer, name, value):
-    """minicnn's Dense keeps W as (in, out), torch's Linear as (out, in)."""
-    return value.T if name == "W" and value.ndim == 2 else value
-
-
-def copy_weights(model, net):
-    import torch
-    to_host = model.backend.to_host
-    with torch.no_grad():
-        for layer, module in parameter_pairs(model, net):
-            weight = as_torch_weight(layer, "W", to_host(layer.params["W"]))
-            module.weight.copy_(torch.from_numpy(weight))
-            module.bias.copy_(torch.from_numpy(to_host(layer.params["b"])))
 
 
 def torch_train_step(net, loss_function, optimizer, images, labels):
@@ -99,74 +71,85 @@ def torch_train_step(net, loss_function, optimizer, images, labels):
 
 
 # --- step 2: the engines agree -----------------------------------------------------
-def torch_loss_and_gradients(net, loss_function, images, labels, scale, dtype):
-    """PyTorch's loss and [(dW, db)] per layer in ``dtype``, with dropout replaced by ``scale``."""
-    import copy
+# float64 on both sides: what is left is summation order, some 1e-13
+AGREEMENT_TOLERANCE = 1e-8
 
+
+def torch_parameter_name(key):
+    """minicnn's parameter key ("5.body.0.W") -> torch's ("5.body.0.weight")."""
+    path, name = key.rsplit(".", 1)
+    return f"{path}.{dict(W='weight', b='bias', gamma='weight', beta='bias')[name]}"
+
+
+def minicnn_with_fixed_dropout(model, images, labels):
+    """Forward in training mode with every Dropout's mask drawn here and fixed:
+    -> (loss, logits, {top-level index: keep / (1 - p)})."""
+    from minicnn import Dropout
+    rng = np.random.default_rng(1)
+    scales, x = {}, images
+    for index, layer in enumerate(model.body):
+        if isinstance(layer, Dropout):
+            keep = rng.random(x.shape) >= layer.p
+            layer.fixed_mask = model.backend.to_device(keep)
+            scales[index] = keep / (1 - layer.p)
+        x = layer.forward(x)
+    return model.loss_layer.forward(x, labels), x, scales
+
+
+def check_engines_agree(network, backend, images, labels):
+    """The same network in both engines, in float64, training mode, one batch, fixed dropout
+    masks: the logits, the loss, dx and every parameter's gradient agree within
+    AGREEMENT_TOLERANCE (relative, in norm), or the script stops naming what differs."""
     import torch
     from torch import nn
 
+    from minicnn.backend import get_backend
+
     class FixedMask(nn.Module):
+        def __init__(self, scale):
+            super().__init__()
+            self.scale = torch.from_numpy(scale)
+
         def forward(self, x):
-            return x * torch.from_numpy(scale).to(x.dtype)
+            return x * self.scale
 
-    net = copy.deepcopy(net).to(getattr(torch, dtype))
-    dropout_index = next(i for i, module in enumerate(net) if isinstance(module, nn.Dropout))
-    net[dropout_index] = FixedMask()
-    loss = loss_function(net(torch.from_numpy(images.astype(dtype))), torch.from_numpy(labels))
-    loss.backward()
-    gradients = [(module.weight.grad.numpy(), module.bias.grad.numpy())
-                 for module in net if any(True for _ in module.parameters())]
-    return loss.item(), gradients
+    model, _ = common.minicnn_network(network, get_backend(backend, dtype="float64"))
+    net, loss_function, _ = torch_twin(model)
+    to_device, to_host = model.backend.to_device, model.backend.to_host
+    images64 = images.astype(np.float64)
+    loss, logits, scales = minicnn_with_fixed_dropout(model, to_device(images64),
+                                                      to_device(labels))
+    dx = model.backward()
+    for index, scale in scales.items():
+        net[index] = FixedMask(scale)
+    torch_images = torch.from_numpy(images64).requires_grad_(True)
+    torch_logits = net(torch_images)
+    torch_loss = loss_function(torch_logits, torch.from_numpy(labels))
+    torch_loss.backward()
 
+    torch_grads = {name: parameter.grad.numpy() for name, parameter in net.named_parameters()}
+    pairs = [("logits", to_host(logits), torch_logits.detach().numpy()),
+             ("loss", np.array(float(to_host(loss))), np.array(torch_loss.item())),
+             ("dx", to_host(dx), torch_images.grad.numpy())]
+    for key, _, grad in model.params_and_grads():
+        theirs = torch_grads[torch_parameter_name(key)]
+        mine = to_host(grad)
+        pairs.append((f"d{key}", mine.T if mine.ndim == 2 else mine, theirs))
 
-def check_same_loss_and_gradients(model, net, loss_function, images, labels):
-    """Same weights, same batch, same dropout mask: same loss and gradients, or stop.
+    def difference(mine, theirs):
+        return float(np.linalg.norm(mine - theirs) / max(np.linalg.norm(theirs), 1e-300))
 
-    "Same" means: minicnn (float32) is as close to the exact answer (PyTorch in
-    float64) as PyTorch's own float32 result, give or take GRADIENT_SLACK.
-    Gradients such as conv1's dW sum 10^5 products that largely cancel, so
-    float32 agrees with float64 to about 1e-3 there, in either engine.
-    """
-    from minicnn import Dropout
-    dropout = next(layer for layer in model.layers if isinstance(layer, Dropout))
-    keep = np.random.default_rng(1).random((len(images), common.HIDDEN)) >= dropout.p
-    scale = keep / (1 - dropout.p)
-
-    backend = model.backend
-    dropout.fixed_mask = backend.to_device(keep)
-    loss = float(backend.to_host(model.forward(backend.to_device(images),
-                                               backend.to_device(labels))))
-    model.backward()
-    dropout.fixed_mask = None
-    ours = [(as_torch_weight(layer, "W", backend.to_host(layer.grads["W"])),
-             backend.to_host(layer.grads["b"])) for layer, _ in parameter_pairs(model, net)]
-    torch_loss, torch_float32 = torch_loss_and_gradients(net, loss_function, images, labels,
-                                                         scale, "float32")
-    exact_loss, exact = torch_loss_and_gradients(net, loss_function, images, labels, scale,
-                                                 "float64")
-
-    def distance(a, b):
-        return np.linalg.norm(a - b) / np.linalg.norm(b)
-
-    rows = []
-    for index, (pair, torch_pair, exact_pair) in enumerate(zip(ours, torch_float32, exact)):
-        for name, mine, theirs, truth in zip("Wb", pair, torch_pair, exact_pair):
-            rows.append((f"layer {index} d{name}", distance(mine, truth), distance(theirs, truth),
-                         distance(mine, theirs)))
-    rows.append(("loss", abs(loss - exact_loss) / abs(exact_loss),
-                 abs(torch_loss - exact_loss) / abs(exact_loss),
-                 abs(loss - torch_loss) / abs(torch_loss)))
-    failed = [row for row in rows if row[1] > GRADIENT_SLACK * row[2] + FLOAT32_FLOOR]
-    worst = max(rows, key=lambda row: row[3])
-    print(f"check: loss minicnn {loss:.6f}, PyTorch {torch_loss:.6f}, float64 {exact_loss:.6f}; "
-          f"{len(rows) - 1} gradients; largest difference minicnn - PyTorch {worst[3]:.1e} "
-          f"({worst[0]}); error against float64: minicnn at most "
-          f"{max(row[1] for row in rows):.1e}, PyTorch at most {max(row[2] for row in rows):.1e}")
+    differences = {name: difference(mine, theirs) for name, mine, theirs in pairs}
+    worst = max(differences, key=differences.get)
+    print(f"# check ({network}, float64, training mode): logits, loss, dx and "
+          f"{len(pairs) - 3} parameter gradients of minicnn and PyTorch agree to "
+          f"{differences[worst]:.1e} at most ({worst})")
+    failed = {name: value for name, value in differences.items() if value > AGREEMENT_TOLERANCE}
     if failed:
-        sys.exit("minicnn and PyTorch disagree: " + "; ".join(
-            f"{name}: minicnn off by {mine:.1e}, PyTorch by {theirs:.1e}"
-            for name, mine, theirs, _ in failed))
+        sys.exit(f"minicnn and PyTorch compute different things on the {network} network, so "
+                 f"nothing is timed: " + "; ".join(
+                     f"{name} differs by {value:.1e} (relative, in norm; allowed "
+                     f"{AGREEMENT_TOLERANCE:.0e})" for name, value in failed.items()))
 
 
 # --- steps 3 and 4: alternating timings ---------------------------------------------
@@ -228,18 +211,19 @@ def status_kib(field):
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def memory_probe(engine, backend, batch, steps=3):
+def memory_probe(engine, network, backend, batch, steps=3):
     """Run in a fresh process: RSS before the first step and the peak over ``steps`` steps."""
     images, labels = common.random_batch(batch)
     if engine == "torch":
         import torch
-        net, loss_function, optimizer = torch_reference()
+        # built on the numpy backend: the numba one would load Numba into PyTorch's process
+        net, loss_function, optimizer = torch_twin(common.minicnn_network(network, "numpy")[0])
         images, labels = torch.from_numpy(images), torch.from_numpy(labels)
 
         def step():
             torch_train_step(net, loss_function, optimizer, images, labels)
     else:
-        model, optimizer = common.minicnn_reference(backend)
+        model, optimizer = common.minicnn_network(network, backend)
 
         def step():
             common.minicnn_train_step(model, optimizer, images, labels)
@@ -257,14 +241,14 @@ def run_probe(arguments, environment=None):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def report_memory(backend, batch, with_torch):
+def report_memory(network, backend, batch, with_torch):
     print(f"\nmemory of a training step (batch {batch}; each engine in a fresh process, "
           f"3 steps)")
     engines = [("minicnn " + backend, "minicnn")] + ([("PyTorch", "torch")] if with_torch else [])
     peaks = {}
     for label, engine in engines:
-        result = run_probe(["--memory-probe", engine, "--backend", backend,
-                            "--batch", str(batch)])
+        result = run_probe(["--memory-probe", engine, "--network", network,
+                            "--backend", backend, "--batch", str(batch)])
         peaks[label] = result["peak_mib"]
         print(f"  {label:<18} peak RSS {result['peak_mib']:7.0f} MiB   before the first step "
               f"{result['before_mib']:6.0f} MiB   the steps added "
@@ -275,24 +259,25 @@ def report_memory(backend, batch, with_torch):
 
 
 # --- step 6: cold start --------------------------------------------------------------
-def cold_start_probe(backend, batch):
+def cold_start_probe(network, backend, batch):
     """Run in a fresh process: seconds for import + build + the first training step."""
     start = time.perf_counter()
     import minicnn  # noqa: F401
     imported = time.perf_counter()
-    model, optimizer = common.minicnn_reference(backend)
+    model, optimizer = common.minicnn_network(network, backend)
     images, labels = common.random_batch(batch)
     common.minicnn_train_step(model, optimizer, images, labels)
     done = time.perf_counter()
     print(json.dumps({"import_s": imported - start, "total_s": done - start}))
 
 
-def report_cold_start(backend, batch, repeats=3):
+def report_cold_start(network, backend, batch, repeats=3):
     print(f"\ncold start: import minicnn + build the network + first training step "
           f"(batch {batch}, fresh process)")
     with tempfile.TemporaryDirectory() as cache:
         environment = {"NUMBA_CACHE_DIR": cache}
-        arguments = ["--cold-start-probe", "--backend", backend, "--batch", str(batch)]
+        arguments = ["--cold-start-probe", "--network", network, "--backend", backend,
+                     "--batch", str(batch)]
         cold = run_probe(arguments, environment)
         warm = [run_probe(arguments, environment) for _ in range(repeats)]
     warm_total = common.summary([result["total_s"] for result in warm])[0]
@@ -304,6 +289,7 @@ def report_cold_start(backend, batch, repeats=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_network_argument(parser)
     parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cupy"],
                         help="cupy: on the GPU, against PyTorch CUDA eager on the same GPU")
     parser.add_argument("--batch", type=int, default=64)
@@ -316,16 +302,16 @@ def main():
     parser.add_argument("--cold-start-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
-        return memory_probe(args.memory_probe, args.backend, args.batch)
+        return memory_probe(args.memory_probe, args.network, args.backend, args.batch)
     if args.cold_start_probe:
-        return cold_start_probe(args.backend, args.batch)
+        return cold_start_probe(args.network, args.backend, args.batch)
 
     on_gpu = args.backend == "cupy"
     with_torch = not args.no_torch and torch_available()
     print(f"# {common.machine_line()}")
-    print(f"# load average at start {common.load_average():.2f}")
+    print(f"# {args.network} network; load average at start {common.load_average():.2f}")
     images, labels = common.random_batch(args.batch)
-    model, optimizer = common.minicnn_reference(args.backend)
+    model, optimizer = common.minicnn_network(args.network, args.backend)
     backend = model.backend
     if on_gpu:
         import cupy
@@ -348,9 +334,8 @@ def main():
         torch_device = "cuda" if on_gpu else "cpu"
         print(f"# torch {torch.__version__}, {torch_device}, {torch.get_num_threads()} threads"
               + (f", cuDNN {torch.backends.cudnn.version()}" if on_gpu else ""))
-        net, loss_function, torch_optimizer = torch_reference()
-        copy_weights(model, net)
-        check_same_loss_and_gradients(model, net, loss_function, images, labels)
+        check_engines_agree(args.network, args.backend, images, labels)
+        net, loss_function, _ = torch_twin(model)
         net = net.to(torch_device)
         torch_optimizer = torch.optim.SGD(net.parameters(), lr=common.LEARNING_RATE,
                                           momentum=common.MOMENTUM)
@@ -378,9 +363,9 @@ def main():
     if on_gpu:
         report_gpu_memory(model, with_torch)
     elif not args.no_memory:
-        report_memory(args.backend, args.batch, with_torch)
+        report_memory(args.network, args.backend, args.batch, with_torch)
     if not args.no_cold_start and not on_gpu:
-        report_cold_start(args.backend, args.batch)
+        report_cold_start(args.network, args.backend, args.batch)
 
 
 if __name__ == "__main__":

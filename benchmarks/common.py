@@ -1,10 +1,18 @@
-"""What every benchmark shares: thread settings, the reference network, a timer.
+"""What every benchmark shares: thread settings, the networks, a timer.
 
 Import this module *before* numpy (``import common`` first): BLAS and Numba
 read their thread counts from the environment once, when they load, so the
 settings below only take effect if they are in place by then.
 
-The reference network of the CPU-speed issue (fixed):
+The networks a benchmark's ``--network`` names (NETWORKS, the default first):
+
+    ahe-resnet   the network users train: examples/train_ahe.py's default, built as it
+                 builds it (minicnn.models.ahe_classifier, width 16, dropout 0.2,
+                 blocks 1,1,1; 88 MFLOP forward per image)
+    ahe          train_ahe.py --architecture ahe (VGG-style, the same width and dropout)
+    reference    the fixed network of the first CPU-speed issue (below)
+
+The reference network:
 
     Input (N, 3, S, S) float32, S = 64
     4 x [Conv2D 3x3 padding 1 -> ReLU -> MaxPool2D 2]   channels 32, 64, 128, 256
@@ -28,6 +36,12 @@ CLASSES = 10
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 
+NETWORKS = ("ahe-resnet", "ahe", "reference")
+# examples/train_ahe.py's DEFAULTS (tests/test_benchmarks.py holds them equal)
+AHE_WIDTH = 16
+AHE_DROPOUT = 0.2
+AHE_BLOCKS = (1, 1, 1)
+
 
 def forward_gflop_per_image(image_size=64):
     """Multiply-adds x 2 of one forward pass (convs and dense layers only)."""
@@ -39,12 +53,29 @@ def forward_gflop_per_image(image_size=64):
     return flop / 1e9
 
 
-def minicnn_reference(backend, image_size=64, seed=0):
-    """The reference network (minicnn.architectures) as a Sequential, and its SGD optimizer."""
+def minicnn_network(network, backend, image_size=64, seed=0):
+    """One of NETWORKS as a Sequential on ``backend`` (a name or a Backend), and its SGD optimizer."""
     from minicnn import optim
-    from minicnn.models import reference_network
-    model = reference_network(CLASSES, backend=backend, seed=seed, image_size=image_size)
+    from minicnn.models import ahe_classifier, reference_network
+    if network == "reference":
+        model = reference_network(CLASSES, backend=backend, seed=seed, image_size=image_size)
+    elif network in NETWORKS:
+        model = ahe_classifier(network, CLASSES, width=AHE_WIDTH, dropout=AHE_DROPOUT,
+                               blocks=AHE_BLOCKS, backend=backend, seed=seed)
+    else:
+        raise ValueError(f"unknown network {network!r}: choose one of {NETWORKS}")
     return model, optim.SGD(LEARNING_RATE, momentum=MOMENTUM)
+
+
+def minicnn_reference(backend, image_size=64, seed=0):
+    """The reference network as a Sequential, and its SGD optimizer."""
+    return minicnn_network("reference", backend, image_size, seed)
+
+
+def add_network_argument(parser):
+    """The --network option every benchmark of the networks takes."""
+    parser.add_argument("--network", default=NETWORKS[0], choices=NETWORKS,
+                        help="ahe-resnet: the default of examples/train_ahe.py (see common.py)")
 
 
 def minicnn_train_step(model, optimizer, images, labels):
@@ -94,5 +125,7 @@ def machine_line():
                     break
     except OSError:
         pass
+    import minicnn
     return (f"{model}, {os.cpu_count()} cores, {THREADS} threads; python "
-            f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
+            f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}; "
+            f"minicnn from {os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))}")

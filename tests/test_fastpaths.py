@@ -6,8 +6,8 @@ import pytest
 
 from minicnn import functional
 from minicnn.backend import numba_ops
-from minicnn.kernels import (batchnorm_numba, conv_numba, im2col_numba, pool_numba, relu_numba,
-                             winograd_numba)
+from minicnn.kernels import (batchnorm_numba, conv_numba, direct_conv_numba, im2col_numba,
+                             pool_numba, relu_numba, winograd_numba)
 
 from .conftest import make_backend
 
@@ -111,6 +111,65 @@ def test_conv_fast_path_matches_functional(case, with_bias, dtype, chunking, rng
     weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
     bias = rng.standard_normal(F).astype(dtype) if with_bias else None
     assert_conv_products_match(x, weight, bias, stride, padding, dtype, rng)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [case for case in CONVS if case[6] == 1])
+def test_conv_im2col_path_matches_functional_where_the_direct_path_would_apply(case, dtype, chunking,
+                                                                               monkeypatch, rng):
+    monkeypatch.setattr(direct_conv_numba, "applies", lambda *shapes: False)
+    N, C, H, W, F, kernel, stride, padding = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
+    assert_conv_products_match(x, weight, rng.standard_normal(F).astype(dtype), stride, padding,
+                               dtype, rng)
+
+
+# --- convolution: the direct path for few input channels (the stem) ------------------------------
+
+DIRECT_CASES = [  # (N, C, H, W, F, kernel, padding)
+    (5, 3, 9, 8, 4, 3, 1), (3, 1, 7, 11, 5, 3, 0), (2, 4, 6, 5, 3, 3, 2), (7, 2, 5, 5, 2, 3, 0),
+    (4, 3, 13, 10, 16, 3, 1), (1, 3, 3, 3, 1, 3, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("case", DIRECT_CASES)
+def test_direct_conv_matches_the_readable_convolution(case, with_bias, dtype, rng):
+    """forward, dW and db through the direct loops equal the im2col versions (odd sizes too)."""
+    N, C, H, W, F, kernel, padding = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    weight = rng.standard_normal((F, C, kernel, kernel)).astype(dtype)
+    bias = rng.standard_normal(F).astype(dtype) if with_bias else None
+    assert direct_conv_numba.applies(x.shape, weight.shape, 1)
+    assert_conv_products_match(x, weight, bias, 1, padding, dtype, rng)
+
+
+def test_direct_conv_in_float32_is_as_close_to_the_exact_answer_as_im2col(rng):
+    """The stem's shape (64 px, odd width): dW sums 12,000 products per weight, so compare
+    float32 against float64 in norm; element by element, weights near 0 differ more."""
+    x = rng.standard_normal((3, 3, 64, 63))
+    weight = rng.standard_normal((16, 3, 3, 3))
+    dout = rng.standard_normal((3, 16, 64, 63))
+    exact_out, exact_cache = functional.conv2d_forward(x, weight, None, 1, 1)
+    exact_dW = functional.conv2d_parameter_gradients(dout, exact_cache)[0]
+    single = [array.astype(np.float32) for array in (x, weight, dout)]
+    fast_out, fast_cache = conv_numba.conv2d_forward(single[0], single[1], None, 1, 1)
+    fast_dW = conv_numba.conv2d_parameter_gradients(single[2], fast_cache)[0]
+    assert fast_cache.x is not None and direct_conv_numba.applies(x.shape, weight.shape, 1)
+    for fast, exact in ((fast_out, exact_out), (fast_dW, exact_dW)):
+        assert fast.dtype == np.float32
+        assert np.linalg.norm(fast - exact) / np.linalg.norm(exact) < 1e-6
+
+
+@pytest.mark.parametrize("x_shape, weight_shape, stride", [
+    ((2, 5, 8, 8), (16, 5, 3, 3), 1),          # five input channels: im2col's GEMMs are wide enough
+    ((2, 3, 8, 8), (16, 3, 3, 3), 2),          # stride 2
+    ((2, 3, 8, 8), (16, 3, 5, 5), 1),          # 5x5: the loops are written for 3x3
+])
+def test_direct_conv_leaves_other_shapes_to_im2col(x_shape, weight_shape, stride):
+    assert not direct_conv_numba.applies(x_shape, weight_shape, stride)
 
 
 def test_conv_fast_path_leaves_its_inputs_alone(rng):
@@ -221,7 +280,7 @@ def test_maxpool_fast_path_matches_functional(shape, kernel, stride, dtype, rng)
 # --- BatchNorm ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (8, 16, 9, 9), (1, 1, 1, 1)])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (8, 16, 9, 9), (1, 1, 1, 1), (3, 5, 7, 11)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batchnorm_fast_path_matches_functional(shape, dtype, training, rng):
     tolerance = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
@@ -242,12 +301,31 @@ def test_batchnorm_fast_path_matches_functional(shape, dtype, training, rng):
         np.testing.assert_allclose(fast, slow, **tolerance, err_msg=name)
 
     dout = rng.standard_normal(shape).astype(dtype)
-    fast = (batchnorm_numba.batchnorm_input_gradient(dout, slow_cache),
-            *batchnorm_numba.batchnorm_parameter_gradients(dout, slow_cache))
+    # as the layer calls them: parameter gradients first, whose sums input_gradient reuses
+    dgamma, dbeta = batchnorm_numba.batchnorm_parameter_gradients(dout, fast_cache)
+    fast = (batchnorm_numba.batchnorm_input_gradient(dout, fast_cache), dgamma, dbeta)
     slow = functional.batchnorm_backward(dout, slow_cache)
     for fast_part, slow_part in zip(fast, slow):
         assert fast_part.dtype == x.dtype
         np.testing.assert_allclose(fast_part, slow_part, **tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batchnorm_fast_input_gradient_never_reuses_the_sums_of_another_dout(dtype, rng):
+    """input_gradient alone (a saliency map), or after parameter_gradients of another dout."""
+    tolerance = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
+    shape = (3, 4, 6, 5)
+    x = (rng.standard_normal(shape) * 2 - 40).astype(dtype)   # mean far from 0: no cancellation
+    gamma = rng.uniform(0.5, 1.5, 4).astype(dtype)
+    beta = rng.standard_normal(4).astype(dtype)
+    _, fast_cache = batchnorm_numba.batchnorm_forward(x, gamma, beta)
+    _, slow_cache = functional.batchnorm_forward(x, gamma, beta)
+    first, second = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    np.testing.assert_allclose(batchnorm_numba.batchnorm_input_gradient(first, fast_cache),
+                               functional.batchnorm_input_gradient(first, slow_cache), **tolerance)
+    batchnorm_numba.batchnorm_parameter_gradients(first, fast_cache)
+    np.testing.assert_allclose(batchnorm_numba.batchnorm_input_gradient(second, fast_cache),
+                               functional.batchnorm_input_gradient(second, slow_cache), **tolerance)
 
 
 # --- the whole table ----------------------------------------------------------------------------

@@ -6,10 +6,13 @@ The numba backend (CPU) takes its operations from ``numba_ops.py``:
                         in cache-sized chunks with one large GEMM each
     winograd_numba.py   the same three for 3x3, stride 1, padding 1 convolutions
                         (2.25 times fewer multiplications; equal up to rounding)
+    direct_conv_numba.py  forward and dW of 3x3, stride-1 convolutions with at most 4
+                        input channels (the stem) straight from the input rows, no im2col
     im2col_numba.py     im2col / col2im in the "side by side" layout the conv fast path multiplies with
     relu_numba.py       relu_forward / relu_backward in one pass
     pool_numba.py       maxpool_forward / unpool
-    batchnorm_numba.py  batchnorm_forward / batchnorm_parameter_gradients / batchnorm_input_gradient
+    batchnorm_numba.py  batchnorm_forward / batchnorm_parameter_gradients / batchnorm_input_gradient,
+                        8 passes over the tensor per training step (the cache keeps x, not x_hat)
 
 tests/test_fastpaths.py holds each equal to minicnn/functional. The kernels are
 serial Numba code that releases the GIL, compiled once and cached on disk

@@ -29,7 +29,9 @@ which chunk.
 
 3x3 convolutions with stride 1 and padding 1 (and at least 16 channels in and
 out) take another fast path, winograd_numba.py, which needs 2.25 times fewer
-multiplications; the functions below hand them over first thing.
+multiplications; stride-1 convolutions with at most 4 input channels (the
+3-channel stem) take direct_conv_numba.py, whose loops need no im2col. The
+functions below hand them over first thing.
 """
 from typing import NamedTuple
 
@@ -38,7 +40,7 @@ import numpy as np
 from ..functional.im2col import conv_output_size
 from ..runtime.scratch import scratch
 from ..runtime.threads import chunk_ranges, run_chunks, sum_in_order
-from . import winograd_numba
+from . import direct_conv_numba, winograd_numba
 from .im2col_numba import col2im_side_by_side, im2col_side_by_side
 
 # Target size of one chunk's cols: small enough to stay in one core's cache.
@@ -80,6 +82,9 @@ def conv2d_forward(x, weight, bias, stride=1, padding=0):
     if winograd_numba.applies(x.shape, weight.shape, stride, padding):
         out, tiles = winograd_numba.forward(x, weight, bias, keep_tiles=True)
         return out, NumbaConvCache(None, tiles, x.shape, weight, stride, padding, has_bias)
+    if direct_conv_numba.applies(x.shape, weight.shape, stride):
+        out = direct_conv_numba.forward(x, weight, bias, padding)
+        return out, NumbaConvCache(x, None, x.shape, weight, stride, padding, has_bias)
     N, C, H, W = x.shape
     F, _, kernel_h, kernel_w = weight.shape
     out_h = conv_output_size(H, kernel_h, stride, padding)
@@ -116,6 +121,9 @@ def conv2d_parameter_gradients(dout, cache):
     if cache.tiles is not None:
         return winograd_numba.weight_gradient(dout, cache.tiles, cache.has_bias)
     x, weight_shape, stride, padding = cache.x, cache.weight.shape, cache.stride, cache.padding
+    if direct_conv_numba.applies(x.shape, weight_shape, stride):
+        return direct_conv_numba.parameter_gradients(dout, x, weight_shape, padding,
+                                                     cache.has_bias)
     N, F, out_h, out_w = dout.shape
     _, _, kernel_h, kernel_w = weight_shape
     positions = out_h * out_w

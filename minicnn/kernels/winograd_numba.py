@@ -52,8 +52,11 @@ from numba import njit
 from ..runtime.scratch import scratch
 from ..runtime.threads import chunk_ranges, run_chunks, sum_in_order
 
-# The transformed input tiles of one chunk take about this many bytes.
-CHUNK_BYTES = 2 * 2**20
+# The transformed input tiles of one chunk take about this many bytes. With the products M
+# (as large again for F = C) and the chunk's input, a chunk's working set stays inside one
+# core's L2 (1-2 MiB); 2 MiB chunks spilled it: a training step of ahe-resnet or of the reference
+# network took 8-9% longer (benchmarks/bench_setting.py, docs/performance.md).
+CHUNK_BYTES = 2**19
 # Below this many input (or output) channels the 16 GEMMs are too thin to beat im2col
 # (conv1: C = 3). The input gradient swaps the two counts, so ``applies`` asks it of both.
 MIN_CHANNELS = 16

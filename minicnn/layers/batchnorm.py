@@ -18,7 +18,7 @@ class BatchNorm2D(Layer):
         self.num_features = num_features
         self.momentum = momentum
         self.eps = eps
-        self.cache = None       # functional.batchnorm.BatchNormCache: x_hat, inv_std, gamma, ...
+        self.cache = None       # BatchNormCache: x_hat, inv_std, ... (the fast path's keeps x)
         self.reset_parameters()
 
     def config(self):
