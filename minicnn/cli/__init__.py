@@ -34,4 +34,6 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     if arguments.command == "export" and not (arguments.onnx or arguments.torch):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
+    if arguments.command == "evaluate" and arguments.figure and not arguments.corruptions:
+        parser.error("evaluate --figure draws the robustness table: add --corruptions")
     return run_command(lambda: arguments.run(arguments))
