@@ -6,12 +6,17 @@
 The data is found at --data, else $AHE64_DIR, else data/ahe64; --download
 fetches it with kagglehub into ~/.cache/kagglehub (once) and uses that copy.
 A validation split (stratified, seeded, default 10%) is carved from train/; it
-is the only thing the run is scored and tuned on. When DIR/test exists, the
+is the only thing the run is scored and tuned on. By default it is grouped
+(--split grouped): Flickr upload bursts, byte-identical files and photos of one
+building stay on one side (minicnn/data/split.py); --split random is the split
+before issue 21, for comparison. When DIR/test exists, the
 best checkpoint is also evaluated there, once, at the end.
 
 Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
 confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
-and epoch<E>.npz for each epoch E of --snapshot-epochs.
+split.json (how the split was made), robustness.json and robustness.png (the
+validation split under every corruption of minicnn/data/corruptions.py; off with
+--no-robustness), and epoch<E>.npz for each epoch E of --snapshot-epochs.
 Interrupt with Ctrl-C and continue with --resume.
 
 A folder that already holds a run is never overwritten: without --resume the
@@ -43,8 +48,10 @@ from minicnn.backend import command_line_backend, get_backend
 from minicnn.data import (channel_stats, download_ahe64, find_data_dir, list_splits,
                           load_dataset,
                           train_validation_split)
+from minicnn.data.split import DEFAULT_GAP, SPLIT_METHODS, split_record
 from minicnn.data.targets import MIXES
 from minicnn.evaluate import classification_metrics, format_report, predict_logits
+from minicnn.evaluate.robustness import format_robustness, robustness_report
 from minicnn.figures.evaluation import plot_confusion_matrix, plot_misclassified
 from minicnn.functional import softmax
 from minicnn.train.run_folder import hold_run_folder
@@ -120,6 +127,14 @@ def build_parser():
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=True,
                         help="predict with the mean logits of each image and its mirror")
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1)
+    parser.add_argument("--split", default="grouped", choices=SPLIT_METHODS,
+                        help="grouped: upload bursts, duplicates and same-building names kept on "
+                             "one side; random: only duplicates (the split before issue 21)")
+    parser.add_argument("--split-gap", type=integer(at_least=1), default=DEFAULT_GAP,
+                        help="--split grouped: Flickr ids closer than this are one upload burst")
+    parser.add_argument("--robustness", action=argparse.BooleanOptionalAction, default=True,
+                        help="score best.npz on the validation split under every corruption "
+                             "(robustness.json and .png)")
     parser.add_argument("--seed", type=limited("seed"), default=0)
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
@@ -192,6 +207,20 @@ def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag, flip_av
     return metrics
 
 
+def write_robustness(model, val_set, mean, std, class_names, out_dir, flip_average, seed):
+    """best.npz on the validation split under every corruption -> robustness.json and .png;
+    returns the report, with the seconds it took."""
+    from minicnn.figures.robustness import plot_robustness
+
+    started = time.perf_counter()
+    report = robustness_report(model, val_set.images, val_set.labels, mean, std, class_names,
+                               seed=seed, flip_average=flip_average,
+                               checkpoint=os.path.join(out_dir, "best.npz"))
+    atomic_write_text(os.path.join(out_dir, "robustness.json"), json.dumps(report, indent=2))
+    plot_robustness(report, os.path.join(out_dir, "robustness.png"))
+    return {**report, "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main(argv=None):
     arguments = parse_arguments(argv)
     started = time.perf_counter()
@@ -220,7 +249,11 @@ def train_and_report(arguments, out_dir, started):
     dataset = load_dataset(root, split="train", image_size=IMAGE_SIZE)
     if arguments.quick:
         dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
-    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed)
+    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed,
+                                                arguments.split, arguments.split_gap)
+    split = split_record(arguments.split, arguments.split_gap, arguments.seed,
+                         arguments.val_fraction, len(train_set), len(val_set))
+    print(f"split: {split['description']}", file=sys.stderr)
     mean, std = channel_stats(train_set.images)
     class_names = dataset.class_names
     print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
@@ -242,14 +275,23 @@ def train_and_report(arguments, out_dir, started):
                       progress=not arguments.no_progress,
                       snapshot_epochs=arguments.snapshot_epochs,
                       extra_meta={"architecture_name": arguments.architecture, "width": width,
-                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout})
+                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout,
+                                  "split": split})
     history = trainer.fit(train_set, val_set, resume=arguments.resume)
+    atomic_write_text(os.path.join(out_dir, "split.json"), json.dumps(split, indent=2))
 
     # the weights best.npz holds, and the epoch they are from, as the file itself says
     best_epoch = model.load(os.path.join(out_dir, "best.npz"))["epoch"]
     results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
                                             "validation", config.flip_average)}
-    report = [format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
+    report = [f"split: {split['description']}",
+              format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
+    if arguments.robustness:
+        robustness = write_robustness(model, val_set, mean, std, class_names, out_dir,
+                                      config.flip_average, arguments.seed)
+        results["validation_corrupted"] = {key: robustness[key] for key in ("mean_accuracy",
+                                                                             "seconds")}
+        report.append(format_robustness(robustness))
     # the data source's own list of splits: a folder's test/ or the test split inside a .zip
     if "test" in list_splits(root) and not arguments.quick:
         test_set = load_dataset(root, split="test", image_size=IMAGE_SIZE)
@@ -269,7 +311,7 @@ def train_and_report(arguments, out_dir, started):
                  "numpy": np.__version__, "minicnn": minicnn.__version__,
                  "backend": arguments.backend},
         train_images=len(train_set), val_images=len(val_set), seed=arguments.seed,
-        architecture=arguments.architecture)
+        architecture=arguments.architecture, split=split)
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(results, indent=2))
     atomic_write_text(os.path.join(out_dir, "classification_report.txt"),
                       "\n\n".join(report) + "\n")

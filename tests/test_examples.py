@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from minicnn.cli.exits import BAD_DATA
+from minicnn.io.checkpoint import read_checkpoint_meta
 
 from .conftest import REPO_ROOT, SHARED_DATA
 
@@ -43,11 +44,19 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
                          "--out", str(tmp_path / "run"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("best.npz", "last.npz", "history.json", "curves.png", "confusion_matrix.png",
-                 "misclassified.png", "metrics.json", "classification_report.txt"):
+                 "misclassified.png", "metrics.json", "classification_report.txt", "split.json",
+                 "robustness.json", "robustness.png"):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     # 10 classes: a model that learned nothing would sit near 0.1
     assert metrics["validation"]["accuracy"] > 0.25
+    # issue 21: the split is grouped by default, and said so in every record of the run
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert split["method"] == "grouped" and split["gap"] == 100_000
+    assert metrics["split"] == split == read_checkpoint_meta(tmp_path / "run" / "best.npz")["split"]
+    robustness = json.loads((tmp_path / "run" / "robustness.json").read_text())
+    assert robustness["clean"]["accuracy"] == metrics["validation"]["accuracy"]
+    assert robustness["images"] == split["validation_images"] == metrics["val_images"]
 
 
 def write_metrics(folder, accuracy, macro_f1, **recorded):

@@ -125,3 +125,47 @@ def test_split_record_follows_the_schema():
 def test_distance_bins():
     rows = distance_bins([0, 999, 1_000, 99_999, 5_000_000, 10_000_000, np.nan])
     np.testing.assert_array_equal(rows, [0, 0, 1, 1, 3, 4, 5])
+
+
+# --- resuming under another split ---------------------------------------------------------
+
+def split_trainer(out_dir, split):
+    from tests.test_train import make_trainer
+    trainer = make_trainer(out_dir, epochs=2)
+    if split is not None:
+        trainer.extra_meta["split"] = split
+    return trainer
+
+
+def test_resume_refuses_a_checkpoint_of_another_split_naming_both(tmp_path):
+    from minicnn.io.checkpoint_checks import CheckpointError
+    from tests.test_train import colour_dataset
+    data = colour_dataset()
+    parts = (data.subset(np.arange(36)), data.subset(np.arange(36, 48)))
+    grouped = split_record("grouped", 100_000, 4, 0.25, 36, 12)
+    split_trainer(tmp_path / "run", grouped).fit(*parts)   # 2 epochs, written with its record
+    with pytest.raises(CheckpointError, match="trained under the grouped split with gap 100,000; "
+                                              "this run asks for the random split"):
+        split_trainer(tmp_path / "run", split_record("random", None, 4, 0.25, 36, 12)).fit(
+            *parts, resume=True)
+    with pytest.raises(CheckpointError, match="asks for the grouped split with gap 5,000"):
+        split_trainer(tmp_path / "run", split_record("grouped", 5_000, 4, 0.25, 36, 12)).fit(
+            *parts, resume=True)
+    resumed = split_trainer(tmp_path / "run", grouped)
+    resumed.config.epochs = 3
+    assert [row["epoch"] for row in resumed.fit(*parts, resume=True)] == [1, 2, 3]
+
+
+def test_a_checkpoint_with_no_split_record_counts_as_the_random_split(tmp_path):
+    from minicnn.io.checkpoint_checks import CheckpointError
+    from tests.test_train import colour_dataset
+    data = colour_dataset()
+    parts = (data.subset(np.arange(36)), data.subset(np.arange(36, 48)))
+    split_trainer(tmp_path / "run", None).fit(*parts)   # as before issue 21: no record
+    with pytest.raises(CheckpointError, match=r"trained under the random split \(it has no split "
+                                              r"record.*asks for the grouped split with gap 100,000"):
+        split_trainer(tmp_path / "run", split_record("grouped", 100_000, 4, 0.25, 36, 12)).fit(
+            *parts, resume=True)
+    resumed = split_trainer(tmp_path / "run", split_record("random", None, 4, 0.25, 36, 12))
+    resumed.config.epochs = 3
+    assert [row["epoch"] for row in resumed.fit(*parts, resume=True)] == [1, 2, 3]

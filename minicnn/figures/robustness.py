@@ -24,6 +24,6 @@ def plot_robustness(report, path):
     axis.set(ylabel="accuracy (%)", ylim=(0, 100),
              title=f"{report['checkpoint'] or 'model'}: {report['images']} images, seed {report['seed']}")
     axis.grid(axis="y", alpha=0.3)
-    axis.legend(loc="lower left", fontsize="small")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.tight_layout()
     write_figure(figure, path, dpi=100)
