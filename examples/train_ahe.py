@@ -67,6 +67,9 @@ DEFAULTS = dict(epochs=23, batch_size=64, lr=0.06, weight_decay=2.5e-4, width=16
                 max_shift=6, color_jitter=0.2, architecture="ahe-resnet", blocks=(1, 1, 1),
                 zoom=0.0, label_smoothing=0.0, mix="none", mix_alpha=1.0, mix_probability=1.0)
 QUICK = dict(epochs=2, width=16, images_per_class=120)
+# issue 21: degradations of the photo itself (minicnn/data/augmentation.py, degrade_batch);
+# the A/B over two seeds that chose these is in docs/tuning.md, "Training for photos from elsewhere"
+PHOTO_DEFAULTS = dict(degrade=0.0, grayscale=0.0)
 IMAGE_SIZE = 64
 
 
@@ -106,6 +109,12 @@ def build_parser():
                         default=DEFAULTS["color_jitter"])
     parser.add_argument("--zoom", type=limited("zoom"), default=DEFAULTS["zoom"],
                         help="random scale in [1 - zoom, 1 + zoom] about the centre")
+    parser.add_argument("--degrade", type=limited("degrade"), default=PHOTO_DEFAULTS["degrade"],
+                        help="share of the training images shrunk and enlarged back, blurred or "
+                             "JPEG-compressed, at random strengths")
+    parser.add_argument("--grayscale", type=limited("grayscale"),
+                        default=PHOTO_DEFAULTS["grayscale"],
+                        help="share of the training images turned gray")
     parser.add_argument("--architecture", default=DEFAULTS["architecture"],
                         choices=AHE_ARCHITECTURES,
                         help="ahe: VGG-style stages; ahe-resnet: residual blocks")
@@ -267,6 +276,7 @@ def train_and_report(arguments, out_dir, started):
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,
                          max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
                          zoom=arguments.zoom,
+                         degrade=arguments.degrade, grayscale=arguments.grayscale,
                          patience=arguments.patience, seed=arguments.seed,
                          flip_average=arguments.flip_average,
                          label_smoothing=arguments.label_smoothing, mix=arguments.mix,

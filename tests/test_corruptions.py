@@ -182,3 +182,54 @@ def test_evaluate_refuses_bad_corruption_arguments(arguments, message, capsys):
         minicnn_main(["evaluate", "--checkpoint", "c.npz", "--data", "d", *arguments])
     assert stopped.value.code == 2
     assert re.search(re.escape(message), capsys.readouterr().err)
+
+
+# --- degrade_batch: the degradations as training augmentation -------------------------------
+
+def photo_batch(count=40, seed=2):
+    """Edge images with a per-image brightness, so images differ."""
+    base = edge_image().transpose(2, 0, 1).astype(np.int16)
+    offsets = np.random.default_rng(seed).integers(-40, 41, count)[:, None, None, None]
+    return np.clip(base[None] + offsets, 0, 255).astype(np.uint8)
+
+
+def test_degrade_batch_is_seeded_and_leaves_its_input_alone():
+    from minicnn.data.augmentation import degrade_batch
+    images = photo_batch()
+    before = images.copy()
+    first = degrade_batch(images, np.random.default_rng(3), degrade=0.5, grayscale=0.2)
+    assert np.array_equal(first, degrade_batch(images, np.random.default_rng(3), 0.5, 0.2))
+    assert not np.array_equal(first, degrade_batch(images, np.random.default_rng(4), 0.5, 0.2))
+    assert np.array_equal(images, before)
+    assert np.array_equal(degrade_batch(images, np.random.default_rng(3)), images)
+
+
+def test_degrade_batch_degrades_about_its_share_and_keeps_the_brightness():
+    from minicnn.data.augmentation import degrade_batch
+    images = photo_batch(200)
+    out = degrade_batch(images, np.random.default_rng(0), degrade=0.5)
+    changed = np.abs(out.astype(float) - images).mean(axis=(1, 2, 3)) > 0.5
+    assert 70 <= changed.sum() <= 130, changed.sum()
+    assert np.abs(out.mean(axis=(1, 2, 3)) - images.mean(axis=(1, 2, 3))).max() < 4
+    # the edge of a degraded image is softer or blockier, never sharper than the original's
+    assert max(edge_step(image.transpose(1, 2, 0).astype(float)) for image in out[changed]) \
+        <= 1.05 * edge_step(edge_image().astype(float))
+
+
+def test_grayscale_augmentation_grays_its_share_with_pillows_luminance():
+    from minicnn.data.augmentation import degrade_batch
+    images = photo_batch(200)
+    out = degrade_batch(images, np.random.default_rng(0), grayscale=0.3)
+    gray = (out[:, 0] == out[:, 1]).all(axis=(1, 2)) & (out[:, 1] == out[:, 2]).all(axis=(1, 2))
+    assert 40 <= gray.sum() <= 80, gray.sum()
+    index = np.flatnonzero(gray)[0]
+    expected = np.asarray(Image.fromarray(images[index].transpose(1, 2, 0)).convert("L"))
+    assert np.abs(out[index, 0].astype(int) - expected).max() <= 1
+    assert np.array_equal(out[~gray], images[~gray])
+
+
+@pytest.mark.parametrize("name, value", [("degrade", 1.5), ("grayscale", -0.1)])
+def test_degrade_batch_refuses_a_bad_probability_naming_it(name, value):
+    from minicnn.data.augmentation import degrade_batch
+    with pytest.raises(ValueError, match=f"{name} must be .*got {value}"):
+        degrade_batch(photo_batch(2), np.random.default_rng(0), **{name: value})

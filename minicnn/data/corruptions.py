@@ -91,10 +91,7 @@ def corrupt_image(image, corruption, severity, rng):
     if corruption == "blur":
         return image.filter(ImageFilter.GaussianBlur(level))
     if corruption == "jpeg":
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=level)
-        with Image.open(io.BytesIO(buffer.getvalue())) as compressed:
-            return compressed.convert("RGB")
+        return jpeg_round_trip(image, level)
     if corruption in ("darken", "brighten"):
         return ImageEnhance.Brightness(image).enhance(level)
     if corruption == "contrast":
@@ -108,6 +105,14 @@ def corrupt_image(image, corruption, severity, rng):
         left, top = (width - crop_width) // 2, (height - crop_height) // 2
         return image.crop((left, top, left + crop_width, top + crop_height))
     return shifted(image, level, rng)
+
+
+def jpeg_round_trip(image, quality):
+    """A Pillow RGB image -> the same image saved as JPEG at ``quality`` and read back."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    with Image.open(io.BytesIO(buffer.getvalue())) as compressed:
+        return compressed.convert("RGB")
 
 
 def shifted(image, fraction, rng):
