@@ -1,6 +1,7 @@
 """The example scripts as a user runs them."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -114,3 +115,30 @@ def test_compare_runs_takes_the_recorded_seed_and_refuses_a_name_that_contradict
     misnamed = run_example("compare_runs.py", str(tmp_path / "plain-s1"), cwd=tmp_path)
     assert misnamed.returncode == 2
     assert "named for seed 1, but it was trained with seed 3" in misnamed.stderr
+
+
+AGREEMENT = re.compile(r"predict agrees on (\d+) of 100 photos")
+
+
+@pytest.mark.slow
+def test_predict_gives_a_photo_and_its_enlarged_copy_the_same_class(tmp_path):
+    """Issue 21, point 4: a validation JPEG and its 3x-enlarged PNG get the same top class.
+
+    A --quick model (2 epochs on 1,200 images, unsure of many photos) agrees on 85 of 100 with
+    the Lanczos shrink of the decode path and on 65 with the bilinear shrink before it; hence
+    80. With $MINICNN_AGREEMENT_CHECKPOINT (e.g. runs/ahe/best.npz, the default run) the bar is
+    the issue's: 95 of 100.
+    """
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the AHE64 dataset is not at {SHARED_DATA}")
+    checkpoint, needed = os.environ.get("MINICNN_AGREEMENT_CHECKPOINT"), 95
+    if not checkpoint:
+        trained = run_example("train_ahe.py", "--data", str(SHARED_DATA), "--quick", "--no-progress",
+                              "--no-robustness", "--out", str(tmp_path / "run"), cwd=tmp_path)
+        assert trained.returncode == 0, trained.stderr[-2000:]
+        checkpoint, needed = str(tmp_path / "run" / "best.npz"), 80
+    result = run_example("predict_agreement.py", "--data", str(SHARED_DATA), "--checkpoint",
+                         checkpoint, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    agreed = int(AGREEMENT.search(result.stdout).group(1))
+    assert agreed >= needed, result.stdout
