@@ -39,7 +39,7 @@ import numpy as np
 
 import minicnn
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
-from minicnn.cli.arguments import integer, limited, number
+from minicnn.cli.arguments import integer, limited, number, severity_list
 from minicnn.cli.exits import run_command
 from minicnn.io.atomic import atomic_write_text
 from minicnn.io.paths import check_output_folder
@@ -144,6 +144,10 @@ def build_parser():
     parser.add_argument("--robustness", action=argparse.BooleanOptionalAction, default=True,
                         help="score best.npz on the validation split under every corruption "
                              "(robustness.json and .png)")
+    # each severity costs one scoring of the validation split per corruption (11): about 1.5
+    # minutes on 2 cores, so the run scores the middle one (README.md, "The default run")
+    parser.add_argument("--robustness-severities", type=severity_list, default=(2,),
+                        help="the corruption severities --robustness scores, e.g. 1,2,3")
     parser.add_argument("--seed", type=limited("seed"), default=0)
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
@@ -216,14 +220,15 @@ def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag, flip_av
     return metrics
 
 
-def write_robustness(model, val_set, mean, std, class_names, out_dir, flip_average, seed):
+def write_robustness(model, val_set, mean, std, class_names, out_dir, flip_average, seed,
+                     severities):
     """best.npz on the validation split under every corruption -> robustness.json and .png;
     returns the report, with the seconds it took."""
     from minicnn.figures.robustness import plot_robustness
 
     started = time.perf_counter()
     report = robustness_report(model, val_set.images, val_set.labels, mean, std, class_names,
-                               seed=seed, flip_average=flip_average,
+                               severities, seed=seed, flip_average=flip_average,
                                checkpoint=os.path.join(out_dir, "best.npz"))
     atomic_write_text(os.path.join(out_dir, "robustness.json"), json.dumps(report, indent=2))
     plot_robustness(report, os.path.join(out_dir, "robustness.png"))
@@ -298,7 +303,8 @@ def train_and_report(arguments, out_dir, started):
               format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
     if arguments.robustness:
         robustness = write_robustness(model, val_set, mean, std, class_names, out_dir,
-                                      config.flip_average, arguments.seed)
+                                      config.flip_average, arguments.seed,
+                                      arguments.robustness_severities)
         results["validation_corrupted"] = {key: robustness[key] for key in ("mean_accuracy",
                                                                              "seconds")}
         report.append(format_robustness(robustness))

@@ -17,7 +17,6 @@ folder meet the same corrupted images. --json alone prints the report as one
 JSON object instead of the table; --json FILE writes it there and prints the
 table. --figure draws the table (minicnn/figures/robustness.py).
 """
-import argparse
 import json
 
 import numpy as np
@@ -31,7 +30,8 @@ from ..io.atomic import atomic_write_text
 from ..io.checkpoint_checks import CheckpointError
 from ..io.paths import check_outputs
 from ..predict.classifier import Classifier
-from .arguments import add_backend_argument, add_checkpoint_arguments, integer
+from .arguments import (add_backend_argument, add_checkpoint_arguments, integer,
+                        severity_list)
 
 
 def add_parser(commands):
@@ -47,7 +47,7 @@ def add_parser(commands):
                           help="print one JSON object; with FILE, write it there instead")
     evaluate.add_argument("--corruptions", action="store_true",
                           help="also score every corruption of minicnn/data/corruptions.py")
-    evaluate.add_argument("--severities", type=severities, default=SEVERITIES,
+    evaluate.add_argument("--severities", type=severity_list, default=SEVERITIES,
                           help="with --corruptions: which severities, e.g. 1,3 (default 1,2,3)")
     evaluate.add_argument("--seed", type=integer(at_least=0), default=0,
                           help="with --corruptions: the seed of the corruptions' random draws")
@@ -60,18 +60,6 @@ def add_parser(commands):
 
 # --json with no FILE: print the JSON on stdout
 PRINT_JSON = "-"
-
-
-def severities(text):
-    """--severities: comma-separated severities among SEVERITIES, e.g. "1,3" -> (1, 3)."""
-    try:
-        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        values = ()
-    if not values or any(value not in SEVERITIES for value in values):
-        raise argparse.ArgumentTypeError(f"expected comma-separated severities among "
-                                         f"{', '.join(map(str, SEVERITIES))}, got {text!r}")
-    return values
 
 
 def run(arguments):
