@@ -134,12 +134,12 @@ def test_corruptions_are_seeded_and_leave_the_input_alone():
 
 def test_corruption_levels_and_bad_names():
     levels = corruption_levels((1, 3))
-    assert ("grayscale", 1) in levels and ("grayscale", 3) not in levels and ("jpeg", 3) in levels
-    assert len(corruption_levels()) == sum(len(values) for values in CORRUPTIONS.values())
+    assert ("grayscale", 3) in levels and ("jpeg", 3) in levels and ("jpeg", 2) not in levels
+    assert len(corruption_levels()) == 3 * len(CORRUPTIONS)
     with pytest.raises(ValueError, match="unknown corruption 'snow'"):
         corrupt_images(np.zeros((1, 3, 8, 8), np.uint8), "snow", 1)
-    with pytest.raises(ValueError, match="grayscale has severities 1 to 1, got 2"):
-        corrupt_image(Image.new("RGB", (8, 8)), "grayscale", 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="grayscale has severities 1 to 3, got 4"):
+        corrupt_image(Image.new("RGB", (8, 8)), "grayscale", 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match="severities must be among"):
         corruption_levels((4,))
 
@@ -161,6 +161,7 @@ def test_evaluate_corruptions_json_matches_its_table(tmp_path, capsys):
     report = json.loads(report_file.read_text())
     assert figure.stat().st_size > 0
     assert report["images"] == 12 and {row["severity"] for row in report["results"]} == {1, 3}
+    assert len(report["results"]) == 2 * 11
     rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:-1]}
     assert rows["none"] == [f"{100 * report['clean']['accuracy']:.2f}%"]
     for row in report["results"]:

@@ -16,7 +16,7 @@ here is what a user's own photo goes through before it reaches the model:
     brighten      brightness x1.2, x1.3, x1.5
     contrast      x0.8, x0.6, x0.4                 ImageEnhance.Contrast (towards the mean grey)
     saturation    x0.6, x0.3, x0.15                ImageEnhance.Color (towards grey)
-    grayscale     one severity                     the luminance in all three channels
+    grayscale     the same at every severity       the luminance in all three channels
     crop_zoom     centre 90%, 80%, 70%             a centre crop, enlarged back by the decode resize
     shift         1/32, 1/16, 1/10 of the side     content moved diagonally, in a seeded
                                                    direction per image, edge pixels repeated
@@ -50,7 +50,7 @@ CORRUPTIONS = {
     "brighten": (1.2, 1.3, 1.5),
     "contrast": (0.8, 0.6, 0.4),
     "saturation": (0.6, 0.3, 0.15),
-    "grayscale": (None,),
+    "grayscale": (None, None, None),   # no strength: scored once, reported at each severity
     "crop_zoom": (0.9, 0.8, 0.7),
     "shift": (1 / 32, 1 / 16, 1 / 10),
 }
@@ -59,7 +59,7 @@ SEVERITIES = (1, 2, 3)
 
 def corruption_levels(severities=SEVERITIES, names=None):
     """The (corruption, severity) pairs to score, in table order: every corruption of ``names``
-    (default all) at each of ``severities`` it has. ValueError for an unknown name or severity."""
+    (default all) at each of ``severities``. ValueError for an unknown name or severity."""
     names = list(CORRUPTIONS) if names is None else list(names)
     unknown = [name for name in names if name not in CORRUPTIONS]
     if unknown:
@@ -68,8 +68,7 @@ def corruption_levels(severities=SEVERITIES, names=None):
     bad = [severity for severity in severities if severity not in SEVERITIES]
     if bad or not severities:
         raise ValueError(f"severities must be among {SEVERITIES}, got {list(severities)}")
-    return [(name, severity) for name in names for severity in sorted(set(severities))
-            if severity <= len(CORRUPTIONS[name])]
+    return [(name, severity) for name in names for severity in sorted(set(severities))]
 
 
 def corrupt_image(image, corruption, severity, rng):

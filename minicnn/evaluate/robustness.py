@@ -14,7 +14,7 @@ writes and examples/train_ahe.py saves as runs/<name>/robustness.json:
 """
 import numpy as np
 
-from ..data.corruptions import SEVERITIES, corrupt_images, corruption_levels
+from ..data.corruptions import CORRUPTIONS, SEVERITIES, corrupt_images, corruption_levels
 from .metrics import classification_metrics
 from .predictions import predict_logits
 
@@ -30,9 +30,13 @@ def robustness_report(model, images, labels, mean, std, class_names, severities=
         metrics = classification_metrics(labels, logits.argmax(axis=1), class_names)
         return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 
-    results = [{"corruption": name, "severity": severity,
-                **scores(corrupt_images(images, name, severity, seed))}
-               for name, severity in corruption_levels(severities, corruptions)]
+    scored = {}   # (corruption, its parameter) -> scores: grayscale is the same at every severity
+    results = []
+    for name, severity in corruption_levels(severities, corruptions):
+        key = (name, CORRUPTIONS[name][severity - 1])
+        if key not in scored:
+            scored[key] = scores(corrupt_images(images, name, severity, seed))
+        results.append({"corruption": name, "severity": severity, **scored[key]})
     return {"checkpoint": str(checkpoint), "images": int(len(images)), "seed": int(seed),
             "clean": scores(images),
             "mean_accuracy": float(np.mean([row["accuracy"] for row in results])),
