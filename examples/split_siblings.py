@@ -22,7 +22,7 @@ from minicnn.cli.arguments import integer, number
 from minicnn.cli.exits import run_command
 from minicnn.data import find_data_dir, load_dataset, train_validation_split
 from minicnn.data.split import (DEFAULT_GAP, SPLIT_METHODS, distance_bin_names, distance_bins,
-                                nearest_training_sibling)
+                                nearest_training_sibling, sibling_groups)
 from minicnn.evaluate import predict_logits
 from minicnn.predict.classifier import Classifier
 
@@ -59,6 +59,10 @@ def sibling_table(arguments):
     gap = f", gap {arguments.split_gap:,}" if arguments.split == "grouped" else ""
     print(f"{arguments.split} split{gap}, seed {arguments.seed}: {len(val_set)} validation "
           f"and {len(train_set)} training images")
+    if arguments.split == "grouped":
+        sizes = np.bincount(sibling_groups(dataset.files, dataset.digests, arguments.split_gap))
+        print(f"{int((sizes > 1).sum())} groups of 2 or more images hold {int(sizes[sizes > 1].sum())} "
+              f"of the {len(dataset)} images; the largest has {int(sizes.max())}")
     print("| nearest training id | images |" + (" validation accuracy |" if correct is not None
                                                   else ""))
     print("|---|---|" + ("---|" if correct is not None else ""))

@@ -142,3 +142,21 @@ def test_predict_gives_a_photo_and_its_enlarged_copy_the_same_class(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     agreed = int(AGREEMENT.search(result.stdout).group(1))
     assert agreed >= needed, result.stdout
+
+
+def test_split_siblings_shows_no_sibling_inside_the_gap_for_the_grouped_split(tmp_path):
+    """Issue 21: the random split leaves validation photos within 1,000 ids of a training photo;
+    the grouped split leaves none within its gap (100,000)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the AHE64 dataset is not at {SHARED_DATA}")
+    counts = {}
+    for method in ("grouped", "random"):
+        result = run_example("split_siblings.py", "--data", str(SHARED_DATA), "--split", method,
+                             cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts[method] = {row.split(" | ")[0].strip("| "): int(row.split(" | ")[1].strip(" |"))
+                          for row in result.stdout.splitlines() if row.startswith("| ")
+                          and not row.startswith("| nearest")}
+    assert counts["grouped"]["under 1,000"] == counts["grouped"]["1,000 to 100,000"] == 0
+    assert counts["random"]["under 1,000"] > 20
+    assert sum(counts["grouped"].values()) == sum(counts["random"].values())
