@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from minicnn.backend import command_line_backend
-from minicnn.cli.arguments import integer
+from minicnn.cli.arguments import integer, number
 from minicnn.cli.exits import run_command
 from minicnn.data import find_data_dir, load_dataset, train_validation_split
 from minicnn.predict.classifier import Classifier
@@ -38,7 +38,8 @@ def build_parser():
     parser.add_argument("--data", default=None, help="dataset root (with train/); else $AHE64_DIR")
     parser.add_argument("--checkpoint", default=None, help="also count predict's agreement")
     parser.add_argument("--photos", type=integer(at_least=1, at_most=1013), default=100)
-    parser.add_argument("--factor", type=integer(at_least=2), default=3)
+    parser.add_argument("--factor", type=number(greater_than=1), default=3.0,
+                        help="how much each photo is enlarged")
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
     return parser
@@ -59,7 +60,7 @@ def enlarged_copies(photos, factor, folder):
     for number, photo in enumerate(photos):
         with Image.open(photo) as image:
             image = image.convert("RGB")
-            enlarged = image.resize((image.width * factor, image.height * factor),
+            enlarged = image.resize((round(image.width * factor), round(image.height * factor)),
                                     Image.Resampling.BICUBIC)
         paths.append(os.path.join(folder, f"{number}.png"))
         enlarged.save(paths[-1])
@@ -75,7 +76,7 @@ def measure(arguments):
     photos = validation_photos(root, arguments.photos)
     with tempfile.TemporaryDirectory() as folder:
         copies = enlarged_copies(photos, arguments.factor, folder)
-        print(f"{len(photos)} validation photos, enlarged {arguments.factor}x (bicubic) as PNG")
+        print(f"{len(photos)} validation photos, enlarged {arguments.factor:g}x (bicubic) as PNG")
         print("| shrink filter | mean difference from the original (grey levels) |")
         print("|---|---|")
         for name in FILTERS:
