@@ -28,10 +28,11 @@ be. Only ``shift`` draws random numbers; they come from a Generator seeded by
 (seed, image index, corruption, severity), so the same images get the same
 corruptions for every model.
 
-The library ``imagecorruptions`` (the ImageNet-C code) was not used: it needs
-scikit-image, OpenCV and SciPy's ndimage for its 15 corruptions, and most of
-them (snow, frost, elastic) are not what a user's photo goes through; every one
-here is one Pillow call.
+The library ``imagecorruptions`` (the ImageNet-C corruptions) was not used:
+version 1.1.2, its last release (2020), requires scikit-image, opencv-python and
+SciPy, and most of its 15 corruptions (snow, frost, glass blur, elastic) are
+not what a user's photo goes through, while resampling, saturation, grayscale,
+crop and shift are missing; every one here is one Pillow call.
 """
 import io
 
