@@ -19,6 +19,7 @@ from minicnn.backend import command_line_backend
 from minicnn.cli.arguments import severity_list
 from minicnn.cli.exits import run_command
 from minicnn.data import DataError, find_data_dir, load_dataset, train_validation_split
+from minicnn.data.split import DEFAULT_GAP
 from minicnn.evaluate.robustness import format_robustness, robustness_report
 from minicnn.io.atomic import atomic_write_text
 from minicnn.io.paths import check_outputs
@@ -47,8 +48,12 @@ def score_run(arguments):
         split = json.load(file)
     dataset = load_dataset(find_data_dir(arguments.data), split="train", image_size=64,
                            verbose=False)
+    if split["train_images"] + split["validation_images"] != len(dataset):
+        raise DataError(f"{arguments.run} split {split['train_images'] + split['validation_images']:,} "
+                        f"images, the data has {len(dataset):,}: it was trained on a subset "
+                        "(--quick?) or on other data, so its validation split cannot be made again")
     _, val_set = train_validation_split(dataset, split["val_fraction"], split["seed"],
-                                        split["method"], split["gap"] or 1)
+                                        split["method"], split["gap"] or DEFAULT_GAP)
     checkpoint = os.path.join(arguments.run, "best.npz")
     classifier = Classifier.load(checkpoint, backend=arguments.backend)
     report = robustness_report(classifier.model, val_set.images, val_set.labels, classifier.mean,

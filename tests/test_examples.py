@@ -58,6 +58,10 @@ def test_train_ahe_quick_run_writes_every_output(tmp_path):
     robustness = json.loads((tmp_path / "run" / "robustness.json").read_text())
     assert robustness["clean"]["accuracy"] == metrics["validation"]["accuracy"]
     assert robustness["images"] == split["validation_images"] == metrics["val_images"]
+    # a --quick run split a subset: run_robustness.py cannot make its split again, and says so
+    result = run_example("run_robustness.py", str(tmp_path / "run"), "--data", str(SHARED_DATA),
+                         cwd=tmp_path)
+    assert result.returncode == BAD_DATA and "split 1,200 images, the data has 10,130" in result.stderr
 
 
 def write_metrics(folder, accuracy, macro_f1, **recorded):
