@@ -136,7 +136,9 @@ def test_predict_gives_a_photo_and_its_enlarged_copy_the_same_class(tmp_path):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the AHE64 dataset is not at {SHARED_DATA}")
     checkpoint, needed = os.environ.get("MINICNN_AGREEMENT_CHECKPOINT"), 95
-    if not checkpoint:
+    if checkpoint:
+        checkpoint = os.path.abspath(checkpoint)   # the example runs in tmp_path
+    else:
         trained = run_example("train_ahe.py", "--data", str(SHARED_DATA), "--quick", "--no-progress",
                               "--no-robustness", "--out", str(tmp_path / "run"), cwd=tmp_path)
         assert trained.returncode == 0, trained.stderr[-2000:]
