@@ -147,7 +147,7 @@ def build_parser():
                              "(robustness.json and .png)")
     # each severity costs one scoring of the validation split per corruption (11): about 1.5
     # minutes on 2 cores, so the run scores the middle one (README.md, "The default run")
-    parser.add_argument("--robustness-severities", type=severity_list, default=(2,),
+    parser.add_argument("--robustness-severities", type=severity_list, default="2",
                         help="the corruption severities --robustness scores, e.g. 1,2,3")
     parser.add_argument("--seed", type=limited("seed"), default=0)
     parser.add_argument("--backend", default=command_line_backend(),

@@ -44,7 +44,7 @@ def add_parser(commands):
     evaluate.add_argument("--split", default=None, choices=KNOWN_SPLIT_NAMES,
                           help="the split folder of --data to score, when --data holds several")
     evaluate.add_argument("--json", nargs="?", const=PRINT_JSON, default=None, metavar="FILE",
-                          help="print one JSON object; with FILE, write it there instead")
+                          help="print one JSON object; with FILE, write it there and print the table")
     evaluate.add_argument("--corruptions", action="store_true",
                           help="also score every corruption of minicnn/data/corruptions.py")
     evaluate.add_argument("--severities", type=severity_list, default=SEVERITIES,
