@@ -2,11 +2,12 @@
 
 Per batch: pick the samples of a fresh random order (``iterate_batches``),
 degrade some of the photos (``degrade_batch``: shrunk, blurred, JPEG-compressed
-or made gray, when the config asks for it), normalize them with the training set's mean and std, augment them
-(``augment_batch``), give them their targets (integer labels, or soft targets
-for label smoothing, mixup and cutmix: minicnn/data/targets.py), and move them
-to the model's backend. Every random choice comes from one seeded generator,
-``rng``, which a checkpoint saves: a resumed run draws the very same batches.
+or made gray, when the config asks for it), normalize them with the training
+set's mean and std, augment them (``augment_batch``), give them their targets
+(integer labels, or soft targets for label smoothing, mixup and cutmix:
+minicnn/data/targets.py), and move them to the model's backend. Every random
+choice comes from one seeded generator, ``rng``, which a checkpoint saves: a
+resumed run draws the very same batches.
 """
 from typing import NamedTuple
 

@@ -114,4 +114,7 @@ def check_split_method(meta, path, split):
 
 
 def describe_split(method, gap):
-    return f"the {method} split" + (f" with gap {gap:,}" if gap is not None else "")
+    """"the grouped split with gap 100,000", "the random split" (a gap not a number: as saved)."""
+    if gap is None:
+        return f"the {method} split"
+    return f"the {method} split with gap " + (f"{gap:,}" if isinstance(gap, int) else repr(gap))
