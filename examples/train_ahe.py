@@ -6,15 +6,20 @@
 The data is found at --data, else $AHE64_DIR, else data/ahe64; --download
 fetches it with kagglehub into ~/.cache/kagglehub (once) and uses that copy.
 A validation split (stratified, seeded, default 10%) is carved from train/; it
-is the only thing the run is scored and tuned on. When DIR/test exists, the
+is the only thing the run is scored and tuned on. By default it is grouped
+(--split grouped): Flickr upload bursts, byte-identical files and photos of one
+building stay on one side (minicnn/data/split.py); --split random is the split
+before issue 21, for comparison. When DIR/test exists, the
 best checkpoint is also evaluated there, once, at the end.
 
 Writes to runs/<name>/: best.npz, last.npz, history.json, curves.png,
 confusion_matrix.png, misclassified.png, metrics.json, classification_report.txt,
-and epoch<E>.npz for each epoch E of --snapshot-epochs; run.json (the command,
-configuration and machine) at the start; report.html (the run at a glance, one
-self-contained page: python -m minicnn report) after every epoch and at the end,
-and validation_predictions.npz, the best epoch's, for it.
+split.json (how the split was made), robustness.json and robustness.png (the
+validation split under every corruption of minicnn/data/corruptions.py; off with
+--no-robustness), and epoch<E>.npz for each epoch E of --snapshot-epochs; run.json
+(the command, configuration and machine) at the start; report.html (the run at a
+glance, one self-contained page: python -m minicnn report) after every epoch and at
+the end, and validation_predictions.npz, the best epoch's, for it.
 Interrupt with Ctrl-C and continue with --resume.
 
 A folder that already holds a run is never overwritten: without --resume the
@@ -36,7 +41,7 @@ import time
 import numpy as np
 
 from minicnn.models import AHE_ARCHITECTURES, ahe_classifier
-from minicnn.cli.arguments import integer, limited, number
+from minicnn.cli.arguments import integer, limited, number, severity_list
 from minicnn.cli.exits import run_command
 from minicnn.io.atomic import atomic_write_text
 from minicnn.io.paths import check_output_folder
@@ -45,8 +50,11 @@ from minicnn.backend import command_line_backend, get_backend
 from minicnn.data import (channel_stats, download_ahe64, find_data_dir, list_splits,
                           load_dataset,
                           train_validation_split)
+from minicnn.data.split import DEFAULT_GAP, SPLIT_METHODS, split_record
 from minicnn.data.targets import MIXES
 from minicnn.evaluate import classification_metrics, format_report, predict_logits
+from minicnn.evaluate.robustness import format_robustness, robustness_report
+from minicnn.figures.robustness import plot_robustness
 from minicnn.figures.evaluation import plot_confusion_matrix, plot_misclassified
 from minicnn.functional import softmax
 from minicnn.train.run_folder import hold_run_folder
@@ -64,6 +72,10 @@ DEFAULTS = dict(epochs=23, batch_size=64, lr=0.06, weight_decay=2.5e-4, width=16
                 max_shift=6, color_jitter=0.2, architecture="ahe-resnet", blocks=(1, 1, 1),
                 zoom=0.0, label_smoothing=0.0, mix="none", mix_alpha=1.0, mix_probability=1.0)
 QUICK = dict(epochs=2, width=16, images_per_class=120)
+# issue 21: degradations of the photo itself (minicnn/data/augmentation.py, degrade_batch).
+# Over two seeds of an 8-epoch proxy they cost 1.9 points of clean validation accuracy and gain
+# 5.7 under corruption (docs/tuning.md, "Training for photos from elsewhere")
+PHOTO_DEFAULTS = dict(degrade=0.5, grayscale=0.1)
 IMAGE_SIZE = 64
 
 
@@ -103,6 +115,12 @@ def build_parser():
                         default=DEFAULTS["color_jitter"])
     parser.add_argument("--zoom", type=limited("zoom"), default=DEFAULTS["zoom"],
                         help="random scale in [1 - zoom, 1 + zoom] about the centre")
+    parser.add_argument("--degrade", type=limited("degrade"), default=PHOTO_DEFAULTS["degrade"],
+                        help="share of the training images shrunk and enlarged back, blurred or "
+                             "JPEG-compressed, at random strengths")
+    parser.add_argument("--grayscale", type=limited("grayscale"),
+                        default=PHOTO_DEFAULTS["grayscale"],
+                        help="share of the training images turned gray")
     parser.add_argument("--architecture", default=DEFAULTS["architecture"],
                         choices=AHE_ARCHITECTURES,
                         help="ahe: VGG-style stages; ahe-resnet: residual blocks")
@@ -124,6 +142,18 @@ def build_parser():
     parser.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=True,
                         help="predict with the mean logits of each image and its mirror")
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1)
+    parser.add_argument("--split", default="grouped", choices=SPLIT_METHODS,
+                        help="grouped: upload bursts, duplicates and same-building names kept on "
+                             "one side; random: only duplicates (the split before issue 21)")
+    parser.add_argument("--split-gap", type=integer(at_least=1), default=DEFAULT_GAP,
+                        help="--split grouped: Flickr ids closer than this are one upload burst")
+    parser.add_argument("--robustness", action=argparse.BooleanOptionalAction, default=True,
+                        help="score best.npz on the validation split under every corruption "
+                             "(robustness.json and .png)")
+    # each severity costs one scoring of the validation split per corruption (11): about 1.5
+    # minutes on 2 cores, so the run scores the middle one (README.md, "The default run")
+    parser.add_argument("--robustness-severities", type=severity_list, default="2",
+                        help="the corruption severities --robustness scores, e.g. 1,2,3")
     parser.add_argument("--seed", type=limited("seed"), default=0)
     parser.add_argument("--backend", default=command_line_backend(),
                         choices=["numpy", "numba", "cupy"])
@@ -196,6 +226,19 @@ def evaluate_split(model, dataset, mean, std, class_names, out_dir, tag, flip_av
     return metrics
 
 
+def write_robustness(model, val_set, mean, std, class_names, out_dir, flip_average, seed,
+                     severities):
+    """best.npz on the validation split under every corruption -> robustness.json and .png;
+    returns the report, with the seconds it took."""
+    started = time.perf_counter()
+    report = robustness_report(model, val_set.images, val_set.labels, mean, std, class_names,
+                               severities, seed=seed, flip_average=flip_average,
+                               checkpoint=os.path.join(out_dir, "best.npz"))
+    atomic_write_text(os.path.join(out_dir, "robustness.json"), json.dumps(report, indent=2))
+    plot_robustness(report, os.path.join(out_dir, "robustness.png"))
+    return {**report, "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main(argv=None):
     arguments = parse_arguments(argv)
     started = time.perf_counter()
@@ -224,7 +267,11 @@ def train_and_report(arguments, out_dir, started):
     dataset = load_dataset(root, split="train", image_size=IMAGE_SIZE)
     if arguments.quick:
         dataset = balanced_subset(dataset, QUICK["images_per_class"], arguments.seed)
-    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed)
+    train_set, val_set = train_validation_split(dataset, arguments.val_fraction, arguments.seed,
+                                                arguments.split, arguments.split_gap)
+    split = split_record(arguments.split, arguments.split_gap, arguments.seed,
+                         arguments.val_fraction, len(train_set), len(val_set))
+    print(f"split: {split['description']}", file=sys.stderr)
     mean, std = channel_stats(train_set.images)
     class_names = dataset.class_names
     print(f"data: {len(train_set)} training and {len(val_set)} validation images, "
@@ -238,6 +285,7 @@ def train_and_report(arguments, out_dir, started):
                          weight_decay=arguments.weight_decay, schedule=arguments.schedule,
                          max_shift=arguments.max_shift, color_jitter=arguments.color_jitter,
                          zoom=arguments.zoom,
+                         degrade=arguments.degrade, grayscale=arguments.grayscale,
                          patience=arguments.patience, seed=arguments.seed,
                          flip_average=arguments.flip_average,
                          label_smoothing=arguments.label_smoothing, mix=arguments.mix,
@@ -246,19 +294,30 @@ def train_and_report(arguments, out_dir, started):
                       progress=not arguments.no_progress,
                       snapshot_epochs=arguments.snapshot_epochs,
                       extra_meta={"architecture_name": arguments.architecture, "width": width,
-                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout})
+                                  "blocks": list(arguments.blocks), "dropout": arguments.dropout,
+                                  "split": split})
     # run.json now; report.html (and validation_predictions.npz) after every epoch and at the end
     write_run_info(out_dir, command_line("examples/train_ahe.py"),
                    {**vars(arguments), **dataclasses.asdict(config), "width": width},
                    arguments.seed, arguments.backend)
     trainer.epoch_callbacks.append(LiveReport(out_dir))
     history = trainer.fit(train_set, val_set, resume=arguments.resume)
+    # after fit: a resume that fit refuses (another split) leaves the run's own record as it is
+    atomic_write_text(os.path.join(out_dir, "split.json"), json.dumps(split, indent=2))
 
     # the weights best.npz holds, and the epoch they are from, as the file itself says
     best_epoch = model.load(os.path.join(out_dir, "best.npz"))["epoch"]
     results = {"validation": evaluate_split(model, val_set, mean, std, class_names, out_dir,
                                             "validation", config.flip_average)}
-    report = [format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
+    report = [f"split: {split['description']}",
+              format_report(results["validation"], title=f"validation (best epoch {best_epoch})")]
+    if arguments.robustness:
+        robustness = write_robustness(model, val_set, mean, std, class_names, out_dir,
+                                      config.flip_average, arguments.seed,
+                                      arguments.robustness_severities)
+        results["validation_corrupted"] = {key: robustness[key] for key in ("mean_accuracy",
+                                                                             "seconds")}
+        report.append(format_robustness(robustness))
     # the data source's own list of splits: a folder's test/ or the test split inside a .zip
     if "test" in list_splits(root) and not arguments.quick:
         test_set = load_dataset(root, split="test", image_size=IMAGE_SIZE)
@@ -275,7 +334,7 @@ def train_and_report(arguments, out_dir, started):
         command=command_line("examples/train_ahe.py"),
         machine=machine_description(arguments.backend),
         train_images=len(train_set), val_images=len(val_set), seed=arguments.seed,
-        architecture=arguments.architecture)
+        architecture=arguments.architecture, split=split)
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(results, indent=2))
     atomic_write_text(os.path.join(out_dir, "classification_report.txt"),
                       "\n\n".join(report) + "\n")

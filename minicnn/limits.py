@@ -66,6 +66,8 @@ LIMITS = {
     "max_shift": Limit(integer=True, at_least=0),
     "color_jitter": Limit(at_least=0, less_than=1),
     "zoom": Limit(at_least=0, less_than=1),
+    "degrade": Limit(at_least=0, at_most=1),      # probabilities, per image (issue 21)
+    "grayscale": Limit(at_least=0, at_most=1),
     # soft targets (minicnn/data/targets.py)
     "label_smoothing": Limit(at_least=0, less_than=1),
     "mix_alpha": Limit(greater_than=0),

@@ -49,7 +49,10 @@ def expected_probabilities(path, flip_average=True):
     with Image.open(path) as image:
         if image.mode == "I;16":
             image = Image.fromarray(np.rint(np.asarray(image) / 257).astype(np.uint8))
-        pixels = np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BILINEAR))
+        # README: a larger photo is shrunk with Lanczos, a smaller one enlarged bilinearly
+        shrinks = image.size[0] > 64 or image.size[1] > 64
+        method = Image.Resampling.LANCZOS if shrinks else Image.Resampling.BILINEAR
+        pixels = np.asarray(image.convert("RGB").resize((64, 64), method))
     x = (pixels.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255)
          - MEAN[:, None, None]) / STD[:, None, None]
     model = NETWORKS["every_layer"]()

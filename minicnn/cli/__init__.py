@@ -37,4 +37,6 @@ def main(argv=None):
         parser.error("export needs --onnx OUT.onnx, --torch OUT.pt, or both")
     if arguments.command == "report" and len(arguments.runs) > 1 and arguments.out is None:
         parser.error("report of two or more runs writes one comparison page: name it with --out")
+    if arguments.command == "evaluate" and arguments.figure and not arguments.corruptions:
+        parser.error("evaluate --figure draws the robustness table: add --corruptions")
     return run_command(lambda: arguments.run(arguments))

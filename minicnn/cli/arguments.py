@@ -18,6 +18,7 @@ import math
 import os
 
 from ..backend import BACKEND_NAMES, command_line_backend
+from ..data.corruptions import SEVERITIES
 from ..limits import LIMITS
 
 
@@ -64,6 +65,19 @@ def limited(name):
         return integer(at_least=rule.at_least, at_most=rule.at_most)
     return number(at_least=rule.at_least, greater_than=rule.greater_than,
                   less_than=rule.less_than, at_most=rule.at_most)
+
+
+def severity_list(text):
+    """An argparse type: comma-separated corruption severities (minicnn/data/corruptions.py),
+    e.g. "1,3" -> (1, 3)."""
+    try:
+        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        values = ()
+    if not values or any(value not in SEVERITIES for value in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated severities among "
+                                         f"{', '.join(map(str, SEVERITIES))}, got {text!r}")
+    return values
 
 
 def bounds(**limits):

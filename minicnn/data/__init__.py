@@ -4,7 +4,7 @@
                               channel_stats, normalize, augment_batch, iterate_batches)
 
     dataset = load_dataset(find_data_dir(args.data))          # uint8 (N, 3, 64, 64)
-    train, val = train_validation_split(dataset, 0.1, seed=0)  # stratified_split, duplicates together
+    train, val = train_validation_split(dataset, 0.1, seed=0)  # stratified, upload bursts together
     mean, std = channel_stats(train.images)                   # training images only
     for indices in iterate_batches(len(train), 64, rng):      # one epoch
         x = augment_batch(normalize(train.images[indices], mean, std), rng)
@@ -19,10 +19,13 @@ One module per step:
     cache.py          decoded arrays cached as .npz, invalidated when files change
     loader.py         load_dataset, tying the above together
     dataset.py        ImageDataset (and the LoadReport of a load)
-    split.py          stratified_split: seeded, per class, duplicates kept together;
-                      train_validation_split, the examples' recipe
+    split.py          stratified_split: seeded, per class, groups kept together;
+                      train_validation_split, the examples' recipe: grouped by default
+                      (Flickr upload bursts, duplicates, same-building names)
     preprocessing.py  channel_stats and normalize
-    augmentation.py   augment_batch: flips, shifts, colour jitter, zoom, per batch
+    augmentation.py   augment_batch: flips, shifts, colour jitter, zoom, per batch;
+                      degrade_batch: shrink, blur, JPEG, grayscale of the uint8 photos
+    corruptions.py    the fixed corruptions a model's robustness is scored under
     batches.py        iterate_batches: a fresh permutation per epoch
     errors.py         DataError, which always says how to get the dataset
     download.py       download_ahe64: the dataset from Kaggle, with kagglehub

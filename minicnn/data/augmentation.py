@@ -28,8 +28,11 @@ zoom     scale each sample's content by its own factor in [1 - z, 1 + z] about
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageFilter
 
 from ..limits import check
+from .corruptions import jpeg_round_trip
+from .decode import image_pixels
 
 
 def augment_batch(batch, rng, flip=True, max_shift=4, color_jitter=0.0, zoom=0.0):
@@ -111,3 +114,54 @@ def random_zoom(batch, rng, strength):
     upper = gather(top, left) * (1 - right) + gather(top, far) * right
     lower = gather(bottom, left) * (1 - right) + gather(bottom, far) * right
     return (upper * (1 - down) + lower * down).astype(np.float32)
+
+
+# --- degradations of the photo itself (issue 21), on uint8 images before normalize ----------
+
+# the random ranges of degrade_batch, one kind drawn per degraded image
+DEGRADE_SCALE = (1 / 3, 0.9)       # shrunk to this share of the side, then enlarged back
+DEGRADE_BLUR_RADIUS = (0.3, 1.5)   # Gaussian blur, pixels
+DEGRADE_JPEG_QUALITY = (15, 75)    # a JPEG round trip at this quality
+DEGRADATIONS = ("resolution", "blur", "jpeg")
+LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)   # ITU-R 601, as Pillow's "L"
+
+
+def degrade_batch(images, rng, degrade=0.0, grayscale=0.0):
+    """images (N, 3, H, W) uint8 -> a new (N, 3, H, W) uint8 batch in which each image is, with
+    probability ``degrade``, shrunk and enlarged back, blurred or JPEG-compressed (one of the three,
+    at a random strength), and with probability ``grayscale`` turned gray.
+
+    What a photo from elsewhere goes through (minicnn/data/corruptions.py, where the same
+    Pillow operations score a model), drawn at random strengths so that the network learns
+    the shapes rather than the dataset's own texture and compression. The degradations run
+    image by image in Pillow (a JPEG round trip has no array form, and Pillow's resize is the
+    one the decode path uses); the draws for the whole batch come first, from ``rng``.
+    """
+    if images.ndim != 4 or images.dtype != np.uint8 or images.shape[1] != 3:
+        raise ValueError(f"degrade_batch needs (N, 3, H, W) uint8 images, got {images.dtype} "
+                         f"with shape {images.shape}")
+    check("degrade", degrade, "degrade_batch")
+    check("grayscale", grayscale, "degrade_batch")
+    count, _, height, width = images.shape
+    degraded = rng.random(count) < degrade
+    kind = rng.integers(0, len(DEGRADATIONS), count)
+    strength = rng.random(count)   # where in the kind's range, 0..1
+    grayed = rng.random(count) < grayscale
+    out = images.copy()
+    for index in np.flatnonzero(degraded):
+        image = Image.fromarray(np.ascontiguousarray(images[index].transpose(1, 2, 0)))
+        low, high = (DEGRADE_SCALE, DEGRADE_BLUR_RADIUS, DEGRADE_JPEG_QUALITY)[kind[index]]
+        amount = float(low + strength[index] * (high - low))
+        if DEGRADATIONS[kind[index]] == "resolution":
+            small = (max(1, round(width * amount)), max(1, round(height * amount)))
+            image = image.resize(small, Image.Resampling.BOX)
+        elif DEGRADATIONS[kind[index]] == "blur":
+            image = image.filter(ImageFilter.GaussianBlur(amount))
+        else:
+            image = jpeg_round_trip(image, int(round(amount)))
+        out[index] = image_pixels(image, height)[0]
+    if grayed.any():   # the luminance in all three channels, for the whole batch at once
+        grey = np.einsum("c,nchw->nhw", LUMINANCE, out[grayed].astype(np.float32))
+        out[grayed] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)[:, None]
+    return out
+

@@ -49,7 +49,9 @@ from .dataset import ImageDataset, LoadReport, Skipped
 # Bump when the stored arrays or the decoding change, so old caches are rebuilt.
 # 2: 16-bit and float images decode at their true brightness; EXIF orientation is applied.
 # 3: skipped files stored as (file, reason); files in folders inside class folders loaded.
-CACHE_FORMAT = 3
+# 4: images larger than the image size are shrunk with Lanczos, not bilinear (decode.py,
+#    resize_to_square), so a cached copy of a folder of large photos would hold other pixels.
+CACHE_FORMAT = 4
 
 
 def default_cache_dir():

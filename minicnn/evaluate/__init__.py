@@ -3,6 +3,8 @@
     predictions.py  predict_logits: logits for uint8 images, in eval mode, batch by batch
                     (with flip averaging); mean_cross_entropy
     metrics.py      classification_metrics (scikit-learn's metrics in one dict), format_report
+    robustness.py   robustness_report: accuracy under every corruption of
+                    minicnn/data/corruptions.py, and the mean; format_robustness
 
     logits = predict_logits(model, images, mean, std)
     report = classification_metrics(labels, logits.argmax(1), class_names)

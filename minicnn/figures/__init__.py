@@ -5,6 +5,7 @@
     visualization.py  seeing inside a network: top-9 projections, occlusion, feature maps,
                       filters, the three ReLU rules, class images and their history (GIF)
     explanation.py    predict --explain: a photo, its guided-backprop saliency, its occlusion map
+    robustness.py     accuracy per corruption and severity (evaluate --corruptions)
     files.py          write_figure: every figure written atomically, a failure naming its file
 
 Every function takes host arrays and a path and writes one file. Each draws on

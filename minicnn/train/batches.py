@@ -1,17 +1,20 @@
 """TrainingBatches: the training set, one epoch at a time, as batches ready for ``train_step``.
 
 Per batch: pick the samples of a fresh random order (``iterate_batches``),
-normalize them with the training set's mean and std, augment them
-(``augment_batch``), give them their targets (integer labels, or soft targets
-for label smoothing, mixup and cutmix: minicnn/data/targets.py), and move them
-to the model's backend. Every random choice comes from one seeded generator,
-``rng``, which a checkpoint saves: a resumed run draws the very same batches.
+degrade some of the photos (``degrade_batch``: shrunk, blurred, JPEG-compressed
+or made gray, when the config asks for it), normalize them with the training
+set's mean and std, augment them (``augment_batch``), give them their targets
+(integer labels, or soft targets for label smoothing, mixup and cutmix:
+minicnn/data/targets.py), and move them to the model's backend. Every random
+choice comes from one seeded generator, ``rng``, which a checkpoint saves: a
+resumed run draws the very same batches.
 """
 from typing import NamedTuple
 
 import numpy as np
 
 from ..data import augment_batch, iterate_batches, normalize
+from ..data.augmentation import degrade_batch
 from ..data.targets import soft_targets
 
 
@@ -48,7 +51,10 @@ class TrainingBatches:
     def batch(self, index, indices):
         """The Batch of the samples at ``indices``."""
         config, labels = self.config, self.dataset.labels[indices]
-        images = augment_batch(normalize(self.dataset.images[indices], self.mean, self.std),
+        pixels = self.dataset.images[indices]
+        if config.degrade or config.grayscale:   # on the uint8 photo, as a real one is degraded
+            pixels = degrade_batch(pixels, self.rng, config.degrade, config.grayscale)
+        images = augment_batch(normalize(pixels, self.mean, self.std),
                                self.rng, flip=config.flip, max_shift=config.max_shift,
                                color_jitter=config.color_jitter, zoom=config.zoom)
         targets = labels

@@ -61,10 +61,12 @@ class RunCheckpoints:
         return os.path.exists(self.path("last.npz"))
 
 
-def check_resumable(meta, path, class_names, config, split_fingerprint, warn):
+def check_resumable(meta, path, class_names, config, split_fingerprint, warn, split=None):
     """CheckpointError unless the checkpoint at ``path`` (its ``meta``) belongs to this run: saved
     by the Trainer, on these classes, with the same RESUME_MUST_MATCH settings and data split.
-    ``warn(message)`` is told when the checkpoint is too old to say which split it used."""
+    ``warn(message)`` is told when the checkpoint is too old to say which split it used.
+    ``split``: this run's split record (minicnn/data/split.py, split_record), when it has one;
+    the checkpoint must have been trained under the same method and gap."""
     missing = [key for key in RESUME_KEYS if key not in meta]
     if missing:
         raise CheckpointError(f"cannot resume {path}: it was not saved by the Trainer "
@@ -84,6 +86,8 @@ def check_resumable(meta, path, class_names, config, split_fingerprint, warn):
             + ", ".join(f"{field}={old!r}" for field, old, _ in changed) + "; this run asks for "
             + ", ".join(f"{field}={new!r}" for field, _, new in changed)
             + ". Resume with the run's own settings, or start a new run in a fresh folder")
+    if split is not None:
+        check_split_method(meta, path, split)
     if "split_fingerprint" not in meta:
         warn(f"warning: {path} was saved before checkpoints recorded their data split; "
              "resuming without checking that the data is the same")
@@ -91,3 +95,26 @@ def check_resumable(meta, path, class_names, config, split_fingerprint, warn):
         raise CheckpointError(f"cannot resume {path}: its training and validation images "
                               "differ from this run's (another dataset, --val-fraction, "
                               "--seed or --quick?)")
+
+
+def check_split_method(meta, path, split):
+    """CheckpointError unless the checkpoint's split record has ``split``'s method and gap. A
+    checkpoint with no record was trained under the random split (before issue 21)."""
+    saved = meta.get("split") if isinstance(meta.get("split"), dict) else {"method": "random"}
+    old = (saved.get("method"), saved.get("gap"))
+    new = (split["method"], split["gap"])
+    if old != new:
+        raise CheckpointError(
+            f"cannot resume {path}: it was trained under {describe_split(*old)}"
+            + ("" if "split" in meta else " (it has no split record, so it predates the grouped "
+               "split)")
+            + f"; this run asks for {describe_split(*new)}. Resume with --split {old[0]}"
+            + (f" --split-gap {old[1]}" if old[1] is not None else "")
+            + ", or start a new run in a fresh folder")
+
+
+def describe_split(method, gap):
+    """"the grouped split with gap 100,000", "the random split" (a gap not a number: as saved)."""
+    if gap is None:
+        return f"the {method} split"
+    return f"the {method} split with gap " + (f"{gap:,}" if isinstance(gap, int) else repr(gap))

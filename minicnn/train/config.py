@@ -27,6 +27,8 @@ class TrainConfig:
     max_shift: int = 4               # random translation, pixels
     color_jitter: float = 0.0
     zoom: float = 0.0                # random scale in [1 - zoom, 1 + zoom]
+    degrade: float = 0.0             # share of images shrunk, blurred or JPEG-compressed
+    grayscale: float = 0.0           # share of images turned gray
     label_smoothing: float = 0.0     # soft targets (minicnn/data/targets.py)
     mix: str = "none"                # none | mixup | cutmix
     mix_alpha: float = 1.0           # lam ~ Beta(mix_alpha, mix_alpha)

@@ -230,7 +230,8 @@ class Trainer:
     def resume_from(self, path):
         """Continue from the checkpoint at ``path``, once it is shown to belong to this run."""
         meta = read_checkpoint_meta(path)
-        check_resumable(meta, path, self.class_names, self.config, self.split_fingerprint, log)
+        check_resumable(meta, path, self.class_names, self.config, self.split_fingerprint, log,
+                        split=self.extra_meta.get("split"))
         self.model.load(path, optimizer=self.optimizer)
         try:
             self.data_rng.bit_generator.state = meta["data_rng_state"]
