@@ -46,6 +46,7 @@ from minicnn.data import (DataError, find_data_dir, load_dataset, normalize,
                           train_validation_split)
 from minicnn.visualize import (class_saliency, feature_evolution, feature_layers, forward_collect,
                                occlusion_maps, select_channels, top_activations, top_projections)
+from minicnn.data.split import DEFAULT_GAP, checkpoint_split
 from minicnn.figures.visualization import (plot_evolution, plot_feature_maps, plot_filters,
                                      plot_occlusion, plot_rule_comparison, plot_top_projections)
 
@@ -62,7 +63,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--out", help="output folder")
     add_run_argument(parser, FIGURES_FOLDER)
     parser.add_argument("--val-fraction", type=number(greater_than=0, less_than=1), default=0.1,
-                        help="as given to train_ahe.py")
+                        help="as given to train_ahe.py (for a checkpoint without a split record)")
     parser.add_argument("--channels", type=integer(at_least=1), default=8,
                         help="features shown per conv layer")
     parser.add_argument("--images-per-class", type=integer(at_least=1), default=1,
@@ -87,8 +88,12 @@ def validation_split(arguments, meta):
     if dataset.class_names != meta["class_names"]:
         raise DataError(f"the data has classes {dataset.class_names}, the checkpoint "
                         f"{meta['class_names']}")
-    _, val_set = train_validation_split(dataset, arguments.val_fraction,
-                                        meta.get("config", {}).get("seed", 0))
+    # the split the checkpoint was trained under (its record), not today's default
+    split = checkpoint_split(meta)
+    _, val_set = train_validation_split(
+        dataset, split.get("val_fraction", arguments.val_fraction),
+        split.get("seed", meta.get("config", {}).get("seed", 0)), split["method"],
+        split.get("gap") or DEFAULT_GAP)
     return val_set
 
 

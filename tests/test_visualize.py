@@ -3,6 +3,7 @@ occlusion, class image generation and the two example scripts."""
 import copy
 import importlib.util
 import json
+import os
 
 import numpy as np
 import pytest
@@ -479,3 +480,61 @@ def test_a_residual_block_widens_the_receptive_field_by_its_body():
     # block2: stride 2, two 3x3 convs, the 1x1 shortcut inside: rows 2r-1-1-2 .. 2r+1+1+2
     top, bottom, left, right = receptive_field(model, "block2", 2, 2)
     assert (top, bottom) == (4 - 1 - 1 - 2 - 2, 4 + 1 + 1 + 2 + 2 + 1)
+
+
+@pytest.fixture(scope="module")
+def burst_data(tmp_path_factory):
+    """2 classes x 10 Flickr upload bursts of 3 near ids each: a folder of tiny JPEGs."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("bursts") / "data"
+    for burst in range(20):
+        folder = root / "train" / f"class_{burst % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for member in range(3):
+            photo_id = 10_000_000 + burst * 5_000_000 + member
+            Image.new("RGB", (8, 8), (burst * 12, member * 80, 40)).save(
+                folder / f"{photo_id}_0a1b2c3d.jpg")
+    return root
+
+
+@pytest.mark.parametrize("record", [
+    None,                                                                   # before issue 21
+    {"method": "random", "gap": None, "seed": 3, "val_fraction": 0.3},
+    {"method": "grouped", "gap": 100_000, "seed": 3, "val_fraction": 0.3},
+])
+def test_visualize_deconv_uses_the_split_the_checkpoint_was_trained_under(burst_data, record,
+                                                                           monkeypatch, tmp_path):
+    """Its 'validation' images are those the run never trained on: the checkpoint's split record,
+    the random split for a checkpoint without one, whatever the default split is today."""
+    import argparse
+
+    from minicnn.data import find_data_dir, load_dataset, train_validation_split
+
+    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
+    spec = importlib.util.spec_from_file_location("visualize_deconv",
+                                                  REPO_ROOT / "examples" / "visualize_deconv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    meta = {"class_names": ["class_0", "class_1"], "config": {"seed": 3}}
+    if record is not None:
+        meta["split"] = record
+    arguments = argparse.Namespace(data=str(burst_data), image_size=8, val_fraction=0.3)
+    val_set = module.validation_split(arguments, meta)
+
+    dataset = load_dataset(find_data_dir(str(burst_data)), split="train", image_size=8,
+                           verbose=False)
+    method, gap = ("random", 100_000) if record is None else (record["method"], 100_000)
+    _, expected = train_validation_split(dataset, 0.3, 3, method, gap)
+    assert sorted(val_set.files) == sorted(expected.files)
+    def burst(file):
+        return int(os.path.basename(file).split("_")[0]) // 5_000_000
+
+    validation = set(val_set.files)
+    bursts_in_validation = {burst(file) for file in validation}
+    bursts_in_training = {burst(file) for file in dataset.files if file not in validation}
+    straddling = bursts_in_validation & bursts_in_training
+    if method == "grouped":
+        assert not straddling
+    else:   # the random split of these 60 photos puts siblings on both sides
+        assert straddling

@@ -188,6 +188,13 @@ def train_validation_split(dataset, val_fraction=0.1, seed=0, method="grouped", 
     return dataset.subset(train_indices), dataset.subset(val_indices)
 
 
+def checkpoint_split(meta):
+    """A checkpoint's meta -> the split record it was trained under (``split_record``'s dict).
+    A checkpoint with no record predates issue 21: it was trained under the random split."""
+    saved = meta.get("split")
+    return saved if isinstance(saved, dict) else {"method": "random", "gap": None}
+
+
 def split_record(method, gap, seed, val_fraction, train_images, validation_images):
     """How a split was made, as runs/<name>/split.json, metrics.json and the checkpoints say it
     (gap None for the random split)."""

@@ -17,6 +17,7 @@ continue it.
 import dataclasses
 import os
 
+from ..data.split import checkpoint_split
 from ..io.checkpoint import read_checkpoint_meta
 from ..io.checkpoint_checks import CheckpointError
 from .config import TrainConfig
@@ -100,7 +101,7 @@ def check_resumable(meta, path, class_names, config, split_fingerprint, warn, sp
 def check_split_method(meta, path, split):
     """CheckpointError unless the checkpoint's split record has ``split``'s method and gap. A
     checkpoint with no record was trained under the random split (before issue 21)."""
-    saved = meta.get("split") if isinstance(meta.get("split"), dict) else {"method": "random"}
+    saved = checkpoint_split(meta)
     old = (saved.get("method"), saved.get("gap"))
     new = (split["method"], split["gap"])
     if old != new:
