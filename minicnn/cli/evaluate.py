@@ -26,6 +26,7 @@ from ..data.sources import KNOWN_SPLIT_NAMES
 from ..data.corruptions import SEVERITIES
 from ..evaluate import classification_metrics, format_report, predict_logits
 from ..evaluate.robustness import format_robustness, robustness_report
+from ..figures.robustness import plot_robustness
 from ..io.atomic import atomic_write_text
 from ..io.checkpoint_checks import CheckpointError
 from ..io.paths import check_outputs
@@ -117,7 +118,6 @@ def report_robustness(arguments, classifier, dataset, labels, flip_average, json
     if json_file is not None:
         atomic_write_text(json_file, json.dumps(report, indent=2))
     if arguments.figure is not None:
-        from ..figures.robustness import plot_robustness
         plot_robustness(report, arguments.figure)
     print(json.dumps(report) if arguments.json == PRINT_JSON else format_robustness(report))
     return 0

@@ -15,7 +15,9 @@ import io
 import math
 import re
 
+import matplotlib
 from markupsafe import Markup, escape
+from matplotlib.figure import Figure
 
 WIDTH, HEIGHT = 5.6, 3.2   # inches; at 72 dpi one SVG unit is one point
 
@@ -34,9 +36,6 @@ def mathtext_safe(text):
 
 def line_chart(title, ylabel, series, xlabel="epoch", value_format="{:.4g}", log_y=False):
     """An SVG chart (Markup, for the template) of ``series`` over a shared x axis."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=72)
     axes = figure.subplots()
     for index, one in enumerate(series):
