@@ -293,14 +293,15 @@ def train_and_report(arguments, out_dir, started):
     trainer = Trainer(model, config, out_dir, class_names, mean, std,
                       progress=not arguments.no_progress,
                       snapshot_epochs=arguments.snapshot_epochs,
+                      # report.html (and validation_predictions.npz) after every epoch
+                      epoch_callbacks=[LiveReport(out_dir)],
                       extra_meta={"architecture_name": arguments.architecture, "width": width,
                                   "blocks": list(arguments.blocks), "dropout": arguments.dropout,
                                   "split": split})
-    # run.json now; report.html (and validation_predictions.npz) after every epoch and at the end
+    # run.json (command, configuration, machine) before the first epoch
     write_run_info(out_dir, command_line("examples/train_ahe.py"),
                    {**vars(arguments), **dataclasses.asdict(config), "width": width},
                    arguments.seed, arguments.backend)
-    trainer.epoch_callbacks.append(LiveReport(out_dir))
     history = trainer.fit(train_set, val_set, resume=arguments.resume)
     # after fit: a resume that fit refuses (another split) leaves the run's own record as it is
     atomic_write_text(os.path.join(out_dir, "split.json"), json.dumps(split, indent=2))

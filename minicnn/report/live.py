@@ -1,6 +1,6 @@
 """The report of a run in progress: the Trainer's epoch callback that keeps report.html current.
 
-    trainer.epoch_callbacks.append(LiveReport(out_dir))
+    Trainer(..., epoch_callbacks=[LiveReport(out_dir)])
 
 At the end of every epoch it writes report.html (and, when the epoch is the
 best so far, validation_predictions.npz first), both atomically: a page

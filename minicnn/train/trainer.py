@@ -74,14 +74,16 @@ class Trainer:
     """Fits a Sequential that ends with SoftmaxCrossEntropy on uint8 ImageDatasets.
 
     ``callbacks``: functions ``callback(trainer, epoch, batch)`` called after every
-    batch (for tests and tools that watch a run). ``snapshot_epochs``: epochs whose
+    batch (for tests and tools that watch a run). ``epoch_callbacks``: functions
+    ``callback(EpochEnd)`` called at the end of every epoch. ``snapshot_epochs``: epochs whose
     checkpoint is also kept, as ``epoch<E>.npz``. ``sync_every``: the loss and
     accuracy of the steps stay on the device and are read (and checked for
     NaN) once per this many steps.
     """
 
     def __init__(self, model, config, out_dir, class_names, mean, std, callbacks=(),
-                 progress=True, extra_meta=None, snapshot_epochs=(), sync_every=10):
+                 epoch_callbacks=(), progress=True, extra_meta=None, snapshot_epochs=(),
+                 sync_every=10):
         if model.loss_layer is None:
             raise ValueError("Trainer needs a model that ends with SoftmaxCrossEntropy")
         self.model = model
@@ -91,7 +93,7 @@ class Trainer:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.callbacks = list(callbacks)
-        self.epoch_callbacks = []   # functions callback(EpochEnd), appended by the caller
+        self.epoch_callbacks = list(epoch_callbacks)
         self.progress = progress
         self.extra_meta = dict(extra_meta or {})
         self.optimizer = SGD(config.lr, momentum=config.momentum, nesterov=config.nesterov,
