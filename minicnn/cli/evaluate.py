@@ -97,16 +97,11 @@ def run(arguments):
     metrics["flip_average"] = bool(flip_average)
     metrics["skipped"] = [{"file": entry.file, "reason": entry.reason}
                           for entry in dataset.report.skipped]
-    if json_file is not None:
-        atomic_write_text(json_file, json.dumps(metrics, indent=2))
-    if arguments.json == PRINT_JSON:
-        print(json.dumps(metrics))
-    else:
-        print(format_report(metrics, title=f"{arguments.checkpoint} on {dataset.source}"))
-        print("\nconfusion matrix (rows: true, columns: predicted):")
-        for name, row in zip(class_names, metrics["confusion_matrix"]):
-            print(f"  {name:<18}" + "".join(f"{count:>6}" for count in row))
-    return 0
+    matrix = [f"  {name:<18}" + "".join(f"{count:>6}" for count in row)
+              for name, row in zip(class_names, metrics["confusion_matrix"])]
+    table = "\n".join([format_report(metrics, title=f"{arguments.checkpoint} on {dataset.source}"),
+                       "\nconfusion matrix (rows: true, columns: predicted):", *matrix])
+    return show(arguments, json_file, metrics, table)
 
 
 def report_robustness(arguments, classifier, dataset, labels, flip_average, json_file):
@@ -115,11 +110,16 @@ def report_robustness(arguments, classifier, dataset, labels, flip_average, json
                                classifier.std, classifier.class_names, arguments.severities,
                                seed=arguments.seed, flip_average=flip_average,
                                batch_size=arguments.batch_size, checkpoint=arguments.checkpoint)
-    if json_file is not None:
-        atomic_write_text(json_file, json.dumps(report, indent=2))
     if arguments.figure is not None:
         plot_robustness(report, arguments.figure)
-    print(json.dumps(report) if arguments.json == PRINT_JSON else format_robustness(report))
+    return show(arguments, json_file, report, format_robustness(report))
+
+
+def show(arguments, json_file, report, table):
+    """The report written to --json FILE, then printed: as JSON for --json alone, else ``table``."""
+    if json_file is not None:
+        atomic_write_text(json_file, json.dumps(report, indent=2))
+    print(json.dumps(report) if arguments.json == PRINT_JSON else table)
     return 0
 
 
